@@ -1,0 +1,49 @@
+"""Parameter counts and multiply-adds, the units of the papers' tables.
+
+He et al. (2015) write "FLOPs" for multiply-adds: VGG-19 is 19.6 billion, ResNet-34 3.6 billion
+(Table 1, Fig. 3). `torch.utils.flop_counter` counts a multiply-add as 2 FLOPs, so we halve it.
+Like the paper and torchvision's published numbers, only convolutions and linear layers count;
+BN, ReLU, pooling and additions are cheap by comparison and left out.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:
+    """Multiply-adds of one forward pass on one input of shape `input_size`, e.g. (3, 32, 32)."""
+    parameter = next(model.parameters())
+    x = torch.zeros(1, *input_size, device=parameter.device, dtype=parameter.dtype)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def torchvision_model(name: str, **kwargs) -> nn.Module:
+    """An untrained torchvision model built on the 'meta' device: its shapes, no memory, no download.
+
+    Good for counting (count_parameters, count_macs) even for VGG-19's 144M parameters.
+    """
+    import torchvision
+
+    builders = torchvision.models.list_models(module=torchvision.models)
+    if name not in builders:
+        raise ValueError(f"name={name!r} is not a torchvision classification model: try one of "
+                         "resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, vgg19")
+    with torch.device("meta"):
+        return torchvision.models.get_model(name, weights=None, **kwargs)
+
+
+def summary(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, int]:
+    """{'params': ..., 'macs': ...} for one model."""
+    return {"params": count_parameters(model), "macs": count_macs(model, input_size)}

@@ -1,0 +1,134 @@
+"""What the notebooks measure inside a network.
+
+    gradient_norms   per-layer gradient norms after one backward pass: of each convolution's
+                     weights, and of the loss with respect to each block's output.
+    response_std     per-layer standard deviation of the 3x3 layers' responses (He et al. 2015, Fig. 7).
+    draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
+                     Graphviz's `dot` program is missing.
+
+Probes leave the model as they found it: BN running statistics, train/eval mode, no stored grads.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@contextmanager
+def _untouched(model: nn.Module):
+    """Run a probe, then restore the model's buffers (BN statistics), mode and gradients."""
+    buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
+    was_training = model.training
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name])
+        model.train(was_training)
+        model.zero_grad(set_to_none=True)
+
+
+def _convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """The convolutions of the main path, input to output (shortcut projections left out)."""
+    return [(name, m) for name, m in model.named_modules()
+            if isinstance(m, nn.Conv2d) and "shortcut" not in name]
+
+
+@dataclass
+class GradientProfile:
+    weight_names: list[str]  # one per convolution, input to output
+    weight_grad: list[float]  # ||dLoss/dW|| of that convolution
+    block_names: list[str]  # one per block, input to output
+    activation_grad: list[float]  # ||dLoss/dx|| for the block's output x
+
+
+def gradient_norms(model, images: torch.Tensor, labels: torch.Tensor, train_mode: bool = True) -> GradientProfile:
+    """Gradient norms after one forward/backward pass of cross-entropy on (images, labels).
+
+    train_mode=True measures what SGD sees (BN uses batch statistics), as during training.
+    """
+    block_outputs: list[torch.Tensor] = []
+    blocks = model.blocks()
+    hooks = [b.register_forward_hook(lambda m, i, out: block_outputs.append(out)) for b in blocks]
+    with _untouched(model):
+        model.train(train_mode)
+        model.zero_grad(set_to_none=True)
+        try:
+            loss = F.cross_entropy(model(images), labels)
+        finally:
+            for h in hooks:
+                h.remove()
+        activation_grads = torch.autograd.grad(loss, block_outputs, retain_graph=True)
+        loss.backward()
+        convs = _convolutions(model)
+        profile = GradientProfile(
+            weight_names=[name for name, _ in convs],
+            weight_grad=[m.weight.grad.norm().item() for _, m in convs],
+            block_names=[name for name, m in model.named_modules() if any(m is b for b in blocks)],
+            activation_grad=[g.norm().item() for g in activation_grads],
+        )
+    return profile
+
+
+@torch.no_grad()
+def response_std(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
+    """Std of every 3x3 layer's response, in eval mode (He et al. 2015, Fig. 7).
+
+    For post-activation nets the response is the BN output before the nonlinearity (as in the paper);
+    pre-activation nets have no BN after their convolutions, so there it is the convolution's output.
+    """
+    modules = dict(model.named_modules())
+    names, stds, hooks = [], [], []
+    for name, conv in _convolutions(model):
+        if conv.kernel_size != (3, 3):
+            continue
+        bn_name = re.sub(r"conv(\d+)$", r"bn\1", name)
+        layer = conv if model.preact else modules[bn_name]
+        names.append(name)
+        hooks.append(layer.register_forward_hook(lambda m, i, out: stds.append(out.float().std().item())))
+    with _untouched(model):
+        model.eval()
+        try:
+            model(images)
+        finally:
+            for h in hooks:
+                h.remove()
+    return names, stds
+
+
+def graphviz_available() -> bool:
+    """Whether Graphviz's `dot` program, which draws the graphs, is installed."""
+    return shutil.which("dot") is not None
+
+
+def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
+    """The autograd graph of one forward pass, as a graphviz.Digraph (Jupyter shows it as SVG).
+
+    Node names are renumbered in order of appearance, so the same model draws the same picture
+    every time. Returns None, after saying how to install Graphviz, when `dot` is missing.
+    """
+    if not graphviz_available():
+        print("Graphviz's `dot` program is not installed, so the graph cannot be drawn. "
+              "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
+              "(macOS) or `conda install graphviz`. Meanwhile, here are the modules in order:\n")
+        print(model)
+        return None
+    from torchviz import make_dot
+
+    parameter = next(model.parameters())
+    x = torch.zeros(1, *input_size, device=parameter.device)
+    with _untouched(model):
+        model.eval()
+        graph = make_dot(model(x), params=dict(model.named_parameters()))
+    # torchviz names nodes by Python object id; replace those with 1, 2, 3, ...
+    ids: dict[str, str] = {}
+    rename = lambda match: ids.setdefault(match.group(0), f"n{len(ids) + 1}")  # noqa: E731
+    graph.body = [re.sub(r"\b\d{6,}\b", rename, line) for line in graph.body]
+    return graph

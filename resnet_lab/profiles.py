@@ -1,0 +1,60 @@
+"""How much compute a notebook may spend, per environment.
+
+    smoke  tests and `pytest --nbval`: seconds per notebook, digits.
+    cpu    the default without a GPU: about 2 minutes per notebook on 2 cores, digits.
+    gpu    the default with CUDA: CIFAR-10 at a scale that approaches the papers.
+
+`get_profile()` picks one from the environment variable RESNET_LAB_PROFILE if it is set,
+otherwise `gpu` when CUDA is available and `cpu` when it is not. Notebooks read every budget
+(steps, batch size, widths, depths, seeds) from here; none hard-codes a step count.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+ENV_VAR = "RESNET_LAB_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    dataset: str  # a name for resnet_lab.data.load_dataset
+    steps: int  # optimiser steps for one training run
+    batch_size: int
+    width: int  # channels of the first stage (the paper uses 16)
+    shallow_depth: int  # the depth pair of the degradation experiment
+    deep_depth: int
+    max_depth: int  # largest depth a slider offers
+    seeds: int  # how many seeds an experiment repeats over
+    eval_every: int  # steps between evaluations on the full train/test sets (0 = at the end)
+    checkpoint_every: int  # steps between checkpoints (0 = none)
+    compile: bool  # torch.compile: pays off only for long runs
+
+
+PROFILES = {
+    "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
+                     deep_depth=32, max_depth=32, seeds=1, eval_every=0, checkpoint_every=0,
+                     compile=False),
+    "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
+                   deep_depth=56, max_depth=56, seeds=1, eval_every=50, checkpoint_every=0,
+                   compile=False),
+    "gpu": Profile("gpu", "cifar10", steps=16_000, batch_size=128, width=16, shallow_depth=20,
+                   deep_depth=56, max_depth=110, seeds=1, eval_every=1_000, checkpoint_every=1_000,
+                   compile=True),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called `name`; if None, from $RESNET_LAB_PROFILE, else gpu/cpu by hardware."""
+    source = "name"
+    if name is None:
+        name = os.environ.get(ENV_VAR) or None
+        source = ENV_VAR
+    if name is None:
+        return PROFILES["gpu" if torch.cuda.is_available() else "cpu"]
+    if name not in PROFILES:
+        raise ValueError(f"{source}={name!r} is not a profile: use one of {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,284 @@
+"""The one training loop every notebook uses: `fit(model, data, steps=...)`.
+
+Defaults follow He et al. 2015, Section 4.2: SGD with momentum 0.9, weight decay 1e-4, batch 128,
+lr 0.1 divided by 10 at 50% and 75% of training (32k and 48k of 64k iterations in the paper).
+
+On CUDA it uses mixed precision and channels_last; on a CPU it runs in float32 (bfloat16 autocast
+on request) and is deterministic for a given seed. It can checkpoint and resume exactly, stops
+cleanly on Ctrl-C / the Jupyter stop button, and stops on a non-finite loss before that step
+touches the weights.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Dataset, DeviceLoader
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """`device` if given, else the best available: cuda > mps > cpu."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
+    """The mixed-precision dtype for `device`, or None for full float32.
+
+    amp=None means "on where it pays": CUDA only. bfloat16 needs no loss scaling, so it is used
+    wherever the hardware has it (CUDA since Ampere, and any CPU); older GPUs get float16.
+    """
+    if amp is None:
+        amp = device.type == "cuda"
+    if not amp:
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        return torch.bfloat16
+    warnings.warn(f"mixed precision is not used on {device.type}; training in float32")
+    return None
+
+
+@dataclass
+class History:
+    """What happened during training, step by step. Lists grow as training runs."""
+
+    label: str = ""
+    steps: list[int] = field(default_factory=list)  # after this many optimiser steps...
+    loss: list[float] = field(default_factory=list)  # ...the mini-batch loss (train mode)
+    accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)  # full-set evaluations (eval mode)
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    stop_reason: str = ""  # "" while training; then "finished", "interrupted", "stopped by callback", ...
+    seconds: float = 0.0  # time spent on training steps (not evaluation)
+    images: int = 0  # training images processed
+
+    def final_loss(self, last: int = 10) -> float:
+        """Mean mini-batch loss over the last `last` steps: a less noisy 'where did it end'."""
+        if not self.loss:
+            return math.nan
+        tail = self.loss[-last:]
+        return sum(tail) / len(tail)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds else math.nan
+
+
+def lr_at(step: int, steps: int, lr: float, milestones: Sequence[float], gamma: float,
+          warmup_steps: int, warmup_lr: float) -> float:
+    """Learning rate for optimiser step `step` (0-based) of `steps`.
+
+    Milestones are fractions of training: (0.5, 0.75) is the paper's 32k/48k of 64k.
+    The first `warmup_steps` use `warmup_lr` (He et al. train ResNet-110 at 0.01 for ~400 steps).
+    """
+    if step < warmup_steps:
+        return warmup_lr
+    return lr * gamma ** sum(step >= m * steps for m in milestones)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
+             amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` in eval mode over all of `images`."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for i in range(0, len(labels), batch_size):
+        x = images[i:i + batch_size].to(device, non_blocking=True)
+        y = labels[i:i + batch_size].to(device, non_blocking=True)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(x)
+        total_loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return total_loss / len(labels), correct / len(labels)
+
+
+def save_checkpoint(path: str | Path, model, optimizer, scaler, history: History) -> None:
+    """Everything needed to continue exactly; written to a temporary file first, so a
+    disconnect in the middle of saving never leaves a broken checkpoint."""
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "history": asdict(history),
+        "cpu_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path, model, optimizer, scaler) -> History:
+    """Restore model, optimiser, scaler and random state from `path`; return the saved History."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["cpu_rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return History(**state["history"])
+
+
+Callback = Callable[[History], "bool | None"]
+
+
+def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, lr: float = 0.1,
+        momentum: float = 0.9, weight_decay: float = 1e-4, nesterov: bool = False,
+        milestones: Sequence[float] = (0.5, 0.75), gamma: float = 0.1,
+        warmup_steps: int = 0, warmup_lr: float | None = None,
+        eval_every: int | None = 0, eval_train_size: int = 10_000,
+        device: str | torch.device | None = None, amp: bool | None = None,
+        channels_last: bool | None = None, compile: bool = False, seed: int = 0,
+        callbacks: Sequence[Callback] = (), progress: bool = True,
+        checkpoint: str | Path | None = None, checkpoint_every: int = 0, resume: bool = True,
+        label: str = "") -> History:
+    """Train `model` on `data` for `steps` optimiser steps and return its History.
+
+    eval_every: evaluate on (up to `eval_train_size` of) the training set and on the test set every
+        this many steps and at the end; 0 = at the end only; None = never.
+    callbacks: called as `callback(history)` after every step, and once more when training ends
+        (then `history.stop_reason` is set). A callback that returns True stops training.
+    checkpoint: a file to save to every `checkpoint_every` steps and at the end; with resume=True
+        an existing file is loaded first and training continues from its step.
+    amp: mixed precision (None = on for CUDA). channels_last: None = on for CUDA.
+    """
+    for name, value, low in [("steps", steps, 1), ("checkpoint_every", checkpoint_every, 0),
+                             ("warmup_steps", warmup_steps, 0)]:
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}={value!r} is not valid: it must be an integer >= {low}")
+    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 0):
+        raise ValueError(f"eval_every={eval_every!r} is not valid: use None, 0 or a positive integer")
+    if not lr > 0:
+        raise ValueError(f"lr={lr!r} is not valid: it must be positive")
+    if any(not 0 < m <= 1 for m in milestones):
+        raise ValueError(f"milestones={tuple(milestones)!r} are not valid: use fractions of training in (0, 1]")
+    if checkpoint_every and checkpoint is None:
+        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint path")
+
+    device = pick_device(device)
+    loader = DeviceLoader.for_training(data, batch_size, seed=seed, device=device)  # checks batch_size
+    amp_dtype = autocast_dtype(device, amp)
+    if channels_last is None:
+        channels_last = device.type == "cuda"
+    warmup_lr = lr / 10 if warmup_lr is None else warmup_lr
+
+    torch.manual_seed(seed)  # dropout; the data order has its own seed in the loader
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    model.train()
+    forward = torch.compile(model) if compile else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                                weight_decay=weight_decay, nesterov=nesterov)
+    # Loss scaling is only needed for float16; for bfloat16 and float32 the scaler is a no-op.
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+
+    history = History(label=label)
+    if checkpoint is not None and resume and Path(checkpoint).exists():
+        history = load_checkpoint(checkpoint, model, optimizer, scaler)
+        history.stop_reason = ""
+        print(f"Resuming {label or 'training'} from {checkpoint} at step {len(history.steps)} of {steps}")
+
+    train_x = data.train_images[:eval_train_size]
+    train_y = data.train_labels[:eval_train_size]
+
+    def run_eval(step: int) -> None:
+        for split, (x, y) in [("train", (train_x, train_y)), ("test", (data.test_images, data.test_labels))]:
+            loss, acc = evaluate(model, x, y, amp_dtype=amp_dtype, channels_last=channels_last)
+            getattr(history, f"{split}_loss").append(loss)
+            getattr(history, f"{split}_accuracy").append(acc)
+        history.eval_steps.append(step)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=steps, initial=len(history.steps), desc=label or "training", leave=False)
+
+    start = len(history.steps)
+    clock = time.perf_counter()
+    try:
+        for step in range(start, steps):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, steps, lr, milestones, gamma, warmup_steps, warmup_lr)
+            x, y = loader.batch(step)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = forward(x)
+                loss = F.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            # One host sync per step, for the log and the guard, before the weights change.
+            loss_value, accuracy = torch.stack([loss.detach(), (logits.argmax(1) == y).float().mean()]).tolist()
+            if not math.isfinite(loss_value):
+                history.stop_reason = (f"non-finite loss ({loss_value}) at step {step + 1}: stopped before "
+                                       f"that step changed the weights (try a lower lr; lr was {lr})")
+                warnings.warn(history.stop_reason)
+                break
+            scaler.step(optimizer)
+            scaler.update()
+
+            history.steps.append(step + 1)
+            history.loss.append(loss_value)
+            history.accuracy.append(accuracy)
+            history.lr.append(optimizer.param_groups[0]["lr"])
+            history.images += len(y)
+            if bar is not None:
+                bar.update(1)
+                if step % 10 == 0:
+                    bar.set_postfix(loss=f"{loss_value:.3f}")
+
+            done = step + 1 == steps
+            if eval_every and (step + 1) % eval_every == 0 and not done:
+                history.seconds += time.perf_counter() - clock
+                run_eval(step + 1)
+                clock = time.perf_counter()
+            if checkpoint_every and (step + 1) % checkpoint_every == 0 and not done:
+                save_checkpoint(checkpoint, model, optimizer, scaler, history)
+            if any(callback(history) for callback in callbacks):
+                history.stop_reason = "stopped by callback"
+                break
+    except KeyboardInterrupt:
+        history.stop_reason = "interrupted"
+    history.seconds += time.perf_counter() - clock
+    if bar is not None:
+        bar.close()
+
+    if not history.stop_reason:
+        history.stop_reason = "finished"
+    if eval_every is not None and history.steps and (not history.eval_steps
+                                                     or history.eval_steps[-1] != history.steps[-1]):
+        run_eval(history.steps[-1])
+    if checkpoint is not None and history.steps:
+        save_checkpoint(checkpoint, model, optimizer, scaler, history)
+    for callback in callbacks:
+        callback(history)
+    return history
