@@ -222,6 +222,11 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, initial=len(history.steps), desc=label or "training", leave=False)
 
+    # BN running statistics change in the forward pass, before the loss can be checked: keep a copy
+    # of the last good ones so that a non-finite step can be undone completely.
+    buffers = list(model.buffers())
+    good_buffers = [b.clone() for b in buffers]
+
     start = len(history.steps)
     clock = time.perf_counter()
     try:
@@ -229,6 +234,8 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, steps, lr, milestones, gamma, warmup_steps, warmup_lr)
             x, y = loader.batch(step)
+            if buffers:
+                torch._foreach_copy_(good_buffers, buffers)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
@@ -239,6 +246,8 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
             # One host sync per step, for the log and the guard, before the weights change.
             loss_value, accuracy = torch.stack([loss.detach(), (logits.argmax(1) == y).float().mean()]).tolist()
             if not math.isfinite(loss_value):
+                if buffers:
+                    torch._foreach_copy_(buffers, good_buffers)
                 history.stop_reason = (f"non-finite loss ({loss_value}) at step {step + 1}: stopped before "
                                        f"that step changed the weights (try a lower lr; lr was {lr})")
                 warnings.warn(history.stop_reason)

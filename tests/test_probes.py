@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from resnet_lab import probes
+from resnet_lab.data import load_digits
+from resnet_lab.models import plain_net, resnet
+
+
+def digits_batch(n=128):
+    data = load_digits()
+    return data.train_images[:n], data.train_labels[:n]
+
+
+def quarter_ratio(norms):
+    q = len(norms) // 4
+    return sum(norms[:q]) / sum(norms[-q:])
+
+
+def test_bn_plain_net_gradients_explode_toward_the_input_residual_ones_do_not():
+    # Measured for this course (paper_numbers.md, after Yang et al. 2019): first/last quarter
+    # weight-gradient ratio ~172 for plain-56 against ~2.2 for ResNet-56 on digits, width 8.
+    x, y = digits_batch()
+    ratios = {}
+    for make in (plain_net, resnet):
+        torch.manual_seed(0)
+        profile = probes.gradient_norms(make(56, width=8, in_channels=1), x, y)
+        assert len(profile.weight_grad) == 55 and len(profile.activation_grad) == 27
+        ratios[make.__name__] = quarter_ratio(profile.weight_grad)
+    assert ratios["plain_net"] > 10 * ratios["resnet"]
+
+
+def test_probes_leave_the_model_as_they_found_it():
+    x, y = digits_batch(32)
+    model = resnet(14, width=4, in_channels=1)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    probes.gradient_norms(model, x, y)
+    probes.response_std(model, x)
+    assert not model.training
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_response_std_has_one_value_per_3x3_layer():
+    x, _ = digits_batch(32)
+    for kwargs, n_layers in [(dict(), 1 + 6 * 2), (dict(preact=True), 1 + 6 * 2),
+                             (dict(depth=11, block="bottleneck"), 1 + 3)]:
+        model = resnet(**{"depth": 14, "width": 4, "in_channels": 1, **kwargs})
+        names, stds = probes.response_std(model, x)
+        assert len(names) == len(stds) == n_layers
+        assert all(s > 0 for s in stds)
+
+
+def test_response_std_is_measured_after_bn_in_post_activation_nets():
+    x, _ = digits_batch(64)
+    model = plain_net(8, width=4, in_channels=1)
+    with torch.no_grad():
+        model.layer1[0].bn2.weight.fill_(3.0)  # scales that layer's response by 3
+    names, stds = probes.response_std(model, x)
+    assert names[2] == "layer1.0.conv2"
+    # bn2 of an untrained net in eval mode has running var 1: output std = 3 * conv output std
+    model.eval()
+    with torch.no_grad():
+        conv_out = model.layer1[0].conv2(torch.relu(model.layer1[0].bn1(model.layer1[0].conv1(
+            torch.relu(model.bn1(model.conv1(x)))))))
+    assert abs(stds[2] - 3 * conv_out.std().item() / (1 + 1e-5) ** 0.5) < 1e-3
+
+
+def test_graph_is_drawn_with_stable_names_when_dot_is_installed(monkeypatch):
+    monkeypatch.setattr(probes, "graphviz_available", lambda: True)
+    model = resnet(8, width=2, in_channels=1)
+    a = probes.draw_graph(model, (1, 8, 8)).source
+    b = probes.draw_graph(model, (1, 8, 8)).source
+    assert a == b
+    assert "AddBackward0" in a  # the skip connection joins at an addition
+    assert "AddBackward0" not in probes.draw_graph(plain_net(8, width=2, in_channels=1), (1, 8, 8)).source
+
+
+def test_graph_without_dot_explains_and_does_not_crash(monkeypatch, capsys):
+    monkeypatch.setattr(probes.shutil, "which", lambda name: None)
+    assert probes.draw_graph(resnet(8, width=2, in_channels=1), (1, 8, 8)) is None
+    out = capsys.readouterr().out
+    assert "apt-get install graphviz" in out and "BasicBlock" in out
+
+
+@pytest.mark.skipif(not probes.graphviz_available(), reason="Graphviz's dot is not installed")
+def test_rendered_svg_is_the_same_every_time():
+    model = resnet(8, width=2, in_channels=1)
+    svgs = [probes.draw_graph(model, (1, 8, 8)).pipe(format="svg") for _ in range(2)]
+    assert svgs[0] == svgs[1] and b"<svg" in svgs[0]

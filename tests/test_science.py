@@ -1,0 +1,45 @@
+"""The course's central effect, on the smoke profile: the degradation problem (He et al. 2015, Fig. 1/6).
+
+A deeper plain net ends with a clearly higher *training* loss than a shallower one, while a residual
+net of the same depth trains about as well as the shallow one. DESIGN.md: in 100-step runs the deep
+residual net may trail the shallow one a little (0.02-0.09), so margins are checked, not an order.
+"""
+import pytest
+import torch
+
+from resnet_lab.data import load_dataset
+from resnet_lab.models import plain_net, resnet
+from resnet_lab.profiles import get_profile
+
+
+@pytest.fixture(scope="module")
+def final_losses():
+    from resnet_lab.train import fit
+
+    profile = get_profile("smoke")
+    data = load_dataset(profile.dataset)
+    losses = {}
+    for seed in (0, 1):
+        for make, kind in [(plain_net, "plain"), (resnet, "res")]:
+            for depth in (profile.shallow_depth, profile.deep_depth):
+                torch.manual_seed(seed)
+                model = make(depth, width=profile.width, in_channels=data.in_channels, num_classes=data.num_classes)
+                history = fit(model, data, steps=profile.steps, batch_size=profile.batch_size, seed=seed,
+                              progress=False, eval_every=None)
+                losses[kind, depth, seed] = history.final_loss()
+    return profile, losses
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_deeper_plain_net_has_higher_training_loss(final_losses, seed):
+    profile, losses = final_losses
+    gap = losses["plain", profile.deep_depth, seed] - losses["plain", profile.shallow_depth, seed]
+    assert gap > 0.5, losses
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_deeper_residual_net_trains_about_as_well_as_the_shallow_one(final_losses, seed):
+    profile, losses = final_losses
+    gap = losses["res", profile.deep_depth, seed] - losses["res", profile.shallow_depth, seed]
+    assert gap < 0.15, losses
+    assert losses["res", profile.deep_depth, seed] < losses["plain", profile.deep_depth, seed] / 3

@@ -1,0 +1,196 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from resnet_lab.data import make_synthetic
+from resnet_lab.models import resnet
+from resnet_lab.train import autocast_dtype, evaluate, fit, lr_at, pick_device
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(n_train=256, n_test=64)
+
+
+def small_net(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return resnet(8, width=4, in_channels=1, num_classes=4, **kwargs)
+
+
+def test_fit_learns_and_records_every_step(data):
+    model = small_net()
+    before, _ = evaluate(model, data.test_images, data.test_labels)
+    history = fit(model, data, steps=30, batch_size=32, progress=False, label="res-8")
+    assert history.steps == list(range(1, 31))
+    assert len(history.loss) == len(history.accuracy) == len(history.lr) == 30
+    assert history.stop_reason == "finished" and history.label == "res-8"
+    assert history.eval_steps == [30] and history.test_loss[-1] < before
+    assert history.test_accuracy[-1] > 0.9  # noisy fixed patterns: easy
+    assert history.images == 30 * 32 and history.images_per_second > 0
+
+
+def test_same_seed_same_losses_other_seed_other_losses(data):
+    a = fit(small_net(), data, steps=10, batch_size=32, seed=1, progress=False)
+    b = fit(small_net(), data, steps=10, batch_size=32, seed=1, progress=False)
+    c = fit(small_net(), data, steps=10, batch_size=32, seed=2, progress=False)
+    assert a.loss == b.loss
+    assert a.loss != c.loss
+
+
+def test_paper_schedule_divides_lr_by_10_at_half_and_three_quarters():
+    # He et al. 2015, Section 4.2: 0.1, /10 at 32k and 48k of 64k iterations.
+    lrs = [lr_at(s, 64_000, 0.1, (0.5, 0.75), 0.1, 0, 0.01) for s in (0, 31_999, 32_000, 47_999, 48_000, 63_999)]
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+
+
+def test_warmup_trains_at_warmup_lr_first(data):
+    # He et al. 2015: ResNet-110 starts at 0.01 for ~400 iterations, then 0.1.
+    history = fit(small_net(), data, steps=10, batch_size=32, warmup_steps=4, milestones=(0.8,),
+                  progress=False, eval_every=None)
+    assert history.lr == pytest.approx([0.01] * 4 + [0.1] * 4 + [0.01] * 2)
+
+
+def test_periodic_evaluation(data):
+    history = fit(small_net(), data, steps=10, batch_size=32, eval_every=4, progress=False)
+    assert history.eval_steps == [4, 8, 10]
+    assert len(history.train_loss) == len(history.test_accuracy) == 3
+    history = fit(small_net(), data, steps=3, batch_size=32, eval_every=None, progress=False)
+    assert history.eval_steps == []
+
+
+def test_resume_reproduces_uninterrupted_losses(data, tmp_path):
+    model_kwargs = dict(dropout=0.2)  # dropout: the random state must be restored too
+    full = fit(small_net(**model_kwargs), data, steps=12, batch_size=32, progress=False)
+
+    def interrupt_after_7(history):
+        if len(history.steps) == 7 and not history.stop_reason:
+            raise KeyboardInterrupt  # what the Jupyter stop button sends
+
+    path = tmp_path / "run.pt"
+    first = fit(small_net(**model_kwargs), data, steps=12, batch_size=32, progress=False,
+                checkpoint=path, checkpoint_every=5, callbacks=[interrupt_after_7])
+    assert first.stop_reason == "interrupted" and len(first.steps) == 7
+    # A new session: a fresh model (other init), the same call; it picks up at step 7.
+    second = fit(small_net(seed=99, **model_kwargs), data, steps=12, batch_size=32, progress=False,
+                 checkpoint=path, checkpoint_every=5)
+    assert second.steps == full.steps
+    assert second.loss == full.loss
+    assert second.test_loss[-1] == full.test_loss[-1]
+
+
+def test_checkpoint_loads_with_weights_only(data, tmp_path):
+    path = tmp_path / "run.pt"
+    fit(small_net(), data, steps=3, batch_size=32, progress=False, checkpoint=path)
+    state = torch.load(path, weights_only=True)
+    assert set(state) >= {"model", "optimizer", "history", "cpu_rng"}
+    assert state["history"]["steps"] == [1, 2, 3]
+    assert not (tmp_path / "run.pt.tmp").exists()
+
+
+class NaNAfter(nn.Module):
+    """Wraps a model; from forward call number `n` on, its output is NaN."""
+
+    def __init__(self, model, n):
+        super().__init__()
+        self.model, self.n, self.calls = model, n, 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.model(x)
+        return out * math.nan if self.calls >= self.n else out
+
+
+def test_non_finite_loss_stops_with_a_message_and_keeps_the_last_good_weights(data):
+    model = NaNAfter(small_net(), n=6)
+    snapshots = []
+    with pytest.warns(UserWarning, match="non-finite loss"):
+        history = fit(model, data, steps=20, batch_size=32, progress=False, eval_every=None,
+                      callbacks=[lambda h: snapshots.append({k: v.clone() for k, v in model.state_dict().items()})])
+    assert "step 6" in history.stop_reason and "lr" in history.stop_reason
+    assert len(history.steps) == 5 and all(math.isfinite(v) for v in history.loss)
+    after_step_5 = snapshots[4]
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, after_step_5[name]), name
+
+
+def test_keyboard_interrupt_returns_the_partial_history(data):
+    def stop_at_3(history):
+        if len(history.steps) == 3 and not history.stop_reason:
+            raise KeyboardInterrupt
+
+    history = fit(small_net(), data, steps=50, batch_size=32, progress=False, callbacks=[stop_at_3])
+    assert history.stop_reason == "interrupted" and history.steps == [1, 2, 3]
+    assert history.eval_steps == [3]  # still evaluated, so the learner sees where it got to
+
+
+def test_callback_returning_true_stops_and_callbacks_see_the_end(data):
+    seen = []
+
+    def record(history):
+        seen.append((len(history.steps), history.stop_reason))
+        return len(history.steps) >= 4
+
+    history = fit(small_net(), data, steps=50, batch_size=32, progress=False, callbacks=[record])
+    assert history.stop_reason == "stopped by callback"
+    assert seen[-1] == (4, "stopped by callback") and seen[-2] == (4, "")
+
+
+def test_progress_bar_runs(data, capsys):
+    fit(small_net(), data, steps=3, batch_size=32, progress=True, label="bar")
+    assert "bar" in capsys.readouterr().err
+
+
+def test_bfloat16_autocast_and_channels_last_on_cpu(data):
+    # The CUDA code paths (autocast, channels_last), exercised on the CPU.
+    reference = fit(small_net(), data, steps=15, batch_size=32, progress=False)
+    mixed = fit(small_net(), data, steps=15, batch_size=32, progress=False, amp=True, channels_last=True)
+    assert all(math.isfinite(v) for v in mixed.loss)
+    assert mixed.loss != reference.loss  # it really ran in bfloat16...
+    assert mixed.loss[-1] < mixed.loss[0]  # ...and still learned
+    assert abs(mixed.test_accuracy[-1] - reference.test_accuracy[-1]) < 0.1
+
+
+def test_channels_last_alone_matches_float32_closely(data):
+    a = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_every=None)
+    b = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_every=None, channels_last=True)
+    assert a.loss == pytest.approx(b.loss, rel=1e-4)
+
+
+def test_device_selection_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device() == torch.device("cuda")
+
+
+def test_autocast_dtype_choice(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert autocast_dtype(cpu, None) is None and autocast_dtype(cpu, True) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert autocast_dtype(cuda, None) == torch.bfloat16 and autocast_dtype(cuda, False) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert autocast_dtype(cuda, None) == torch.float16  # pre-Ampere GPUs, e.g. Colab's T4
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(steps=0), "steps=0"),
+    (dict(steps=2.5), "steps=2.5"),
+    (dict(batch_size=10_000), "batch_size=10000"),
+    (dict(eval_every=-1), "eval_every=-1"),
+    (dict(lr=0), "lr=0"),
+    (dict(milestones=(1.5,)), "milestones=(1.5,)"),
+    (dict(checkpoint_every=5), "checkpoint_every=5 needs a checkpoint"),
+    (dict(warmup_steps=-1), "warmup_steps=-1"),
+])
+def test_bad_arguments_raise_before_training(data, kwargs, message):
+    model = small_net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fit(model, data, **{"steps": 5, "progress": False, **kwargs})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
