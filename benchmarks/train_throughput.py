@@ -92,8 +92,9 @@ def run_dataloader(args, data) -> float:
     device = torch.device(args.device)
     model = make_model(args, data).to(device).train()
     size = data.image_size
-    transform = v2.Compose(([v2.RandomCrop(size, padding=data.crop_padding)] if data.crop_padding else [])
-                           + ([v2.RandomHorizontalFlip()] if data.flip else []))
+    transforms = ([v2.RandomCrop(size, padding=data.crop_padding)] if data.crop_padding else []) \
+        + ([v2.RandomHorizontalFlip()] if data.flip else [])
+    transform = v2.Compose(transforms) if transforms else v2.Identity()
     loader = DataLoader(PerImageDataset(data.train_images, data.train_labels, transform),
                         batch_size=args.batch_size, shuffle=True, drop_last=True,
                         num_workers=args.workers, pin_memory=device.type == "cuda",
