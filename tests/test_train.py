@@ -194,3 +194,10 @@ def test_bad_arguments_raise_before_training(data, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         fit(model, data, **{"steps": 5, "progress": False, **kwargs})
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_torch_compile_path_gives_the_same_losses_on_cpu(data):
+    # The gpu profile compiles the model; on a CPU the compiled net must train identically (~30 s).
+    eager = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None)
+    compiled = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None, compile=True)
+    assert compiled.loss == pytest.approx(eager.loss, rel=1e-4)
