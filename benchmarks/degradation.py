@@ -12,9 +12,8 @@ import time
 import torch
 
 from resnet_lab.data import load_dataset
-from resnet_lab.models import plain_net, resnet
+from resnet_lab.experiments import train_net
 from resnet_lab.profiles import get_profile
-from resnet_lab.train import fit
 
 
 def main() -> None:
@@ -38,13 +37,10 @@ def main() -> None:
     for seed in range(args.seeds):
         start = time.perf_counter()
         losses = []
-        for make in (plain_net, resnet):
+        for shortcut in (None, "A"):
             for depth in (shallow, deep):
-                torch.manual_seed(seed)
-                model = make(depth, width=profile.width, in_channels=data.in_channels,
-                             num_classes=data.num_classes)
-                history = fit(model, data, steps=steps, batch_size=profile.batch_size, seed=seed,
-                              progress=False, eval_every=None)
+                history = train_net(depth, shortcut, data, profile, seed, steps=steps, eval_every=None,
+                                    checkpoint=None, checkpoint_every=0, compile=False)
                 losses.append(history.final_loss())
         print(f"{seed:>4} " + " ".join(f"{v:>10.4f}" for v in losses)
               + f" {losses[1] - losses[0]:>10.3f} {losses[3] - losses[2]:>10.3f} {time.perf_counter() - start:>8.1f}",

@@ -245,7 +245,7 @@ def plain_net(depth: int, **kwargs) -> CifarResNet:
 def wide_resnet(depth: int, widen_factor: int, dropout: float = 0.0, **kwargs) -> CifarResNet:
     """WRN-depth-k (Zagoruyko & Komodakis 2016): pre-activation basic blocks, 1x1 projection shortcuts.
 
-    depth = 6N+4 in the WRN paper's counting (it adds the shortcut projections), N blocks per stage.
+    The WRN paper writes the depth of a net with N blocks per stage as n = 6N + 4.
     """
     if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
         raise ValueError(f"depth={depth!r} is not valid for a WideResNet: WRN-n-k needs (n - 4) % 6 == 0 "

@@ -3,6 +3,7 @@
     gradient_norms   per-layer gradient norms after one backward pass: of each convolution's
                      weights, and of the loss with respect to each block's output.
     response_std     per-layer standard deviation of the 3x3 layers' responses (He et al. 2015, Fig. 7).
+    similarity_kept  per block: do inputs that look alike still look alike to the net?
     draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
                      Graphviz's `dot` program is missing.
 
@@ -101,6 +102,39 @@ def response_std(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
             for h in hooks:
                 h.remove()
     return names, stds
+
+
+def _pairwise_similarity(features: torch.Tensor) -> torch.Tensor:
+    """Correlation of every pair of rows of (N, ...) `features`, off-diagonal entries only."""
+    f = features.flatten(1).float()
+    f = F.normalize(f - f.mean(dim=1, keepdim=True), dim=1)
+    sim = f @ f.T
+    return sim[~torch.eye(len(f), dtype=torch.bool, device=f.device)]
+
+
+@torch.no_grad()
+def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tuple[list[str], list[float]]:
+    """For each block: how well the similarities between the inputs survive up to its output.
+
+    Take every pair of images; measure how alike they are (correlation of pixels) and how alike
+    their representations are after block k. The value for block k is the correlation between
+    those two lists: near 1, the net still sees which inputs resemble which; near 0, that is
+    scrambled. train_mode=True uses batch statistics in BN, as during training.
+    """
+    outputs: list[torch.Tensor] = []
+    blocks = model.blocks()
+    hooks = [b.register_forward_hook(lambda m, i, out: outputs.append(out)) for b in blocks]
+    with _untouched(model):
+        model.train(train_mode)
+        try:
+            model(images)
+        finally:
+            for h in hooks:
+                h.remove()
+    inputs = _pairwise_similarity(images)
+    kept = [torch.corrcoef(torch.stack([inputs, _pairwise_similarity(out)]))[0, 1].item() for out in outputs]
+    names = [name for name, m in model.named_modules() if any(m is b for b in blocks)]
+    return names, kept
 
 
 def graphviz_available() -> bool:

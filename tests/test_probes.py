@@ -88,3 +88,16 @@ def test_rendered_svg_is_the_same_every_time():
     model = resnet(8, width=2, in_channels=1)
     svgs = [probes.draw_graph(model, (1, 8, 8)).pipe(format="svg") for _ in range(2)]
     assert svgs[0] == svgs[1] and b"<svg" in svgs[0]
+
+
+def test_residual_nets_keep_the_inputs_similarity_structure_plain_nets_scramble_it():
+    # At initialisation, after 56 layers: plain ~0.0, residual ~0.2 (3 seeds measured, digits, width 8).
+    x, _ = digits_batch(128)
+    for seed in range(2):
+        torch.manual_seed(seed)
+        _, plain = probes.similarity_kept(plain_net(56, width=8, in_channels=1), x)
+        torch.manual_seed(seed)
+        names, res = probes.similarity_kept(resnet(56, width=8, in_channels=1), x)
+        assert len(names) == len(res) == 27
+        assert abs(plain[-1]) < 0.1 and res[-1] > 0.15
+        assert res[0] > 0.5  # one block in, the residual net still sees the inputs' resemblances

@@ -5,27 +5,21 @@ net of the same depth trains about as well as the shallow one. DESIGN.md: in 100
 residual net may trail the shallow one a little (0.02-0.09), so margins are checked, not an order.
 """
 import pytest
-import torch
 
 from resnet_lab.data import load_dataset
-from resnet_lab.models import plain_net, resnet
+from resnet_lab.experiments import train_net
 from resnet_lab.profiles import get_profile
 
 
 @pytest.fixture(scope="module")
 def final_losses():
-    from resnet_lab.train import fit
-
     profile = get_profile("smoke")
     data = load_dataset(profile.dataset)
     losses = {}
     for seed in (0, 1):
-        for make, kind in [(plain_net, "plain"), (resnet, "res")]:
+        for shortcut, kind in [(None, "plain"), ("A", "res")]:
             for depth in (profile.shallow_depth, profile.deep_depth):
-                torch.manual_seed(seed)
-                model = make(depth, width=profile.width, in_channels=data.in_channels, num_classes=data.num_classes)
-                history = fit(model, data, steps=profile.steps, batch_size=profile.batch_size, seed=seed,
-                              progress=False, eval_every=None)
+                history = train_net(depth, shortcut, data, profile, seed, eval_every=None)
                 losses[kind, depth, seed] = history.final_loss()
     return profile, losses
 

@@ -1,0 +1,70 @@
+"""The experiments the notebooks run, built from `models`, `data`, `train` and a `Profile`.
+
+`train_net(56, None, data, profile)` trains plain-56 with the profile's budget;
+`train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from .data import Dataset
+from .models import CifarResNet
+from .profiles import Profile
+from .train import History, fit
+
+
+def net_label(depth: int, shortcut: str | None) -> str:
+    """The name a curve gets: "plain-56", "res-56" (option A), "res-B-56"."""
+    if shortcut is None:
+        return f"plain-{depth}"
+    return f"res-{depth}" if shortcut == "A" else f"res-{shortcut}-{depth}"
+
+
+def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
+              **kwargs) -> CifarResNet:
+    """A CIFAR-family net sized for `data` at the profile's width, initialised from `seed`."""
+    torch.manual_seed(seed)
+    return CifarResNet(depth, shortcut=shortcut, width=profile.width, in_channels=data.in_channels,
+                       num_classes=data.num_classes, **kwargs)
+
+
+def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
+              callbacks=(), progress: bool = False, label: str | None = None,
+              checkpoint_dir: str | Path = "checkpoints", **fit_kwargs) -> History:
+    """Build and train one net with the profile's budget; returns its History.
+
+    Profiles that checkpoint (gpu) save to `checkpoint_dir`, and a rerun resumes from there.
+    """
+    model = build_net(depth, shortcut, data, profile, seed)
+    label = label or net_label(depth, shortcut)
+    checkpoint = None
+    if profile.checkpoint_every:
+        checkpoint = Path(checkpoint_dir) / f"{data.name}-{label}-seed{seed}-{profile.steps}steps.pt"
+    options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
+                   compile=profile.compile, seed=seed, callbacks=callbacks, progress=progress, label=label,
+                   checkpoint=checkpoint, checkpoint_every=profile.checkpoint_every)
+    return fit(model, data, **{**options, **fit_kwargs})
+
+
+def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0,
+            plot=None, **fit_kwargs) -> dict[str, History]:
+    """Train each (depth, shortcut) in turn, each as a new curve on `plot` (a LivePlot) if given."""
+    histories = {}
+    for depth, shortcut in runs:
+        label = net_label(depth, shortcut)
+        callbacks = [plot.callback(label)] if plot is not None else []
+        histories[label] = train_net(depth, shortcut, data, profile, seed, callbacks=callbacks, **fit_kwargs)
+    return histories
+
+
+def results_table(histories: dict[str, History]) -> str:
+    """Final training loss, training error and test error of each run, as aligned text."""
+    lines = [f"{'model':<10} {'train loss':>10} {'train error':>12} {'test error':>11}"]
+    for label, h in histories.items():
+        train_error = f"{100 * (1 - h.train_accuracy[-1]):.1f}%" if h.train_accuracy else "-"
+        test_error = f"{100 * (1 - h.test_accuracy[-1]):.1f}%" if h.test_accuracy else "-"
+        lines.append(f"{label:<10} {h.final_loss():>10.4f} {train_error:>12} {test_error:>11}")
+    return "\n".join(lines)

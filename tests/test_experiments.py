@@ -1,0 +1,70 @@
+import dataclasses
+
+import pytest
+
+from resnet_lab import course, solutions
+from resnet_lab.check import check_count_layers
+from resnet_lab.data import make_synthetic
+from resnet_lab.experiments import compare, net_label, results_table, train_net
+from resnet_lab.profiles import get_profile
+from resnet_lab.widgets import LivePlot
+
+
+def test_labels_read_like_the_paper():
+    assert [net_label(56, s) for s in (None, "A", "B")] == ["plain-56", "res-56", "res-B-56"]
+
+
+def tiny_profile(**changes):
+    return dataclasses.replace(get_profile("smoke"), steps=4, batch_size=32, width=2, **changes)
+
+
+def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
+    data = make_synthetic(n_train=64, num_classes=4)
+    plot = LivePlot()
+    histories = compare([(8, None), (8, "A")], data, tiny_profile(), plot=plot)
+    assert list(histories) == ["plain-8", "res-8"]
+    assert all(len(h.steps) == 4 for h in histories.values())
+    assert [t.name for t in plot.figure.data] == ["plain-8", "res-8"]
+    table = results_table(histories).splitlines()
+    assert table[0].split() == ["model", "train", "loss", "train", "error", "test", "error"]
+    assert table[1].startswith("plain-8") and table[2].endswith("%")
+
+
+def test_checkpointing_profiles_resume_from_their_checkpoint(tmp_path, capsys):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile(checkpoint_every=2)
+    first = train_net(8, "A", data, profile, checkpoint_dir=tmp_path)
+    again = train_net(8, "A", data, profile, checkpoint_dir=tmp_path)  # e.g. after a Colab disconnect
+    assert "Resuming res-8" in capsys.readouterr().out
+    assert again.loss == first.loss and len(list(tmp_path.glob("*.pt"))) == 1
+
+
+def test_start_prints_device_profile_and_dataset(capsys, monkeypatch):
+    monkeypatch.setenv("RESNET_LAB_PROFILE", "smoke")
+    profile, data = course.start()
+    line = capsys.readouterr().out
+    assert profile.name == "smoke" and data.name == "digits"
+    assert line.startswith("device: cpu · profile: smoke") and "digits" in line
+
+
+def test_count_layers_checker_passes_the_solution_and_explains_mistakes(capsys):
+    assert check_count_layers(solutions.count_layers)
+    assert "✓" in capsys.readouterr().out
+
+    def unfinished(model):
+        raise NotImplementedError
+
+    assert not check_count_layers(unfinished)
+    assert "not written yet" in capsys.readouterr().out
+    import torch
+
+    counts_projections = lambda m: sum(isinstance(x, (torch.nn.Conv2d, torch.nn.Linear)) for x in m.modules())  # noqa: E731
+    assert not check_count_layers(counts_projections)
+    out = capsys.readouterr().out
+    assert "resnet(32, shortcut='B')" in out and "34" in out and "shortcut projections" in out
+
+
+@pytest.mark.parametrize("wrong", [lambda m: 0, lambda m: "20"])
+def test_count_layers_checker_rejects_wrong_answers(wrong, capsys):
+    assert not check_count_layers(wrong)
+    assert "✗" in capsys.readouterr().out
