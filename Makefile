@@ -11,8 +11,7 @@ PY := $(VENV)/bin/python
 # override for other machines, e.g. make lab TORCH="torch torchvision".
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
-NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=300 \
-	$(if $(wildcard notebooks/sanitize.cfg),--nbval-sanitize-with notebooks/sanitize.cfg)
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=300
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 

@@ -11,6 +11,7 @@ responsive: the plot keeps updating and Stop works while a model trains.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -77,12 +78,18 @@ class LivePlot:
         self._handle = _display_widget(self.figure, f"LivePlot: {self.figure.layout.title.text}")
 
     def freeze(self) -> None:
-        """Replace the live widget by a static copy of the figure, e.g. once training is over."""
+        """Replace the live widget by a static copy of the figure, e.g. once training is over.
+
+        The copy is what a saved notebook shows (on GitHub, in nbviewer, in JupyterLab after a
+        restart), since the live widget's state is not saved with the notebook.
+        """
         static = go.Figure(self.figure)
+        bundle = {"application/vnd.plotly.v1+json": json.loads(static.to_json()),
+                  "text/plain": f"Figure: {static.layout.title.text}"}
         if self._handle is not None:
-            self._handle.update(static)
+            self._handle.update(bundle, raw=True)
         else:
-            display(static)
+            display(bundle, raw=True)
 
     def _ipython_display_(self):
         self.show()

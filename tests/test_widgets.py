@@ -49,8 +49,9 @@ def test_live_plot_freezes_into_a_static_copy(data, monkeypatch):
     fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=3, batch_size=32, progress=False,
         callbacks=[plot.callback("run")])
     plot.freeze()
-    static = shown[-1]
-    assert type(static).__name__ == "Figure" and list(static.data[0].y) == list(plot.figure.data[0].y)
+    bundle = shown[-1]  # not shown before show(): displayed as a new output
+    static = bundle["application/vnd.plotly.v1+json"]["data"][0]
+    assert static["name"] == "run" and list(static["y"]) == list(plot.figure.data[0].y)
 
 
 def test_live_plot_rejects_an_unknown_metric():
