@@ -121,7 +121,7 @@ class ExperimentPanel:
         self.stop_button.on_click(lambda _: self.stop())
         self.clear_button.on_click(lambda _: self.clear())
         self.widget = widgets.VBox([
-            widgets.HBox([self.depth, self.shortcut]),
+            self.depth, self.shortcut,
             widgets.HBox([self.train_button, self.stop_button, self.clear_button]),
             self.status, self.plot.figure,
         ])
