@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .models import plain_net, resnet
+import torch
+from torch import nn
+
+from .complexity import count_parameters
+from .models import BasicBlock, plain_net, resnet
 
 
 def _not_done(name: str, hint: str) -> bool:
@@ -41,4 +45,76 @@ def check_count_layers(count_layers: Callable) -> bool:
             print(f"✗ For {name} you counted {got!r}; the paper's depth counts {expected}.{extra}\n  Hint: {hint}")
             return False
     print("✓ count_layers is right: depth = 6n+2 counts the stem conv, 6n convs in the blocks, and the fc layer.")
+    return True
+
+
+def check_basic_block(Block: type) -> bool:
+    """Exercise (notebook 02): a post-activation BasicBlock with an option-A shortcut.
+
+    Block(in_planes, planes, stride) must have conv1, bn1, conv2, bn2 like resnet_lab's block.
+    """
+    for in_planes, planes, stride in [(16, 16, 1), (16, 32, 2)]:
+        case = f"Block({in_planes}, {planes}, stride={stride})"
+        reference = BasicBlock(in_planes, planes, stride, shortcut="A")
+        try:
+            mine = Block(in_planes, planes, stride)
+            if count_parameters(mine) != count_parameters(reference):
+                print(f"✗ {case} has {count_parameters(mine)} parameters, the paper's block "
+                      f"{count_parameters(reference)}. Option A adds none: no 1x1 conv in the shortcut.")
+                return False
+            mine.load_state_dict(reference.state_dict())  # the same weights, so outputs must agree
+            x = torch.randn(4, in_planes, 8, 8).relu().requires_grad_()  # inputs come out of a ReLU
+            out = mine(x)
+        except NotImplementedError:
+            return _not_done("the block", "Write shortcut(x) first, then forward(x): "
+                             "relu(bn1(conv1(x))), then bn2(conv2(...)), add the shortcut, then relu.")
+        except Exception as error:
+            print(f"✗ {case} raised {type(error).__name__}: {error}")
+            return False
+        expected_shape = (4, planes, 8 // stride, 8 // stride)
+        if tuple(out.shape) != expected_shape:
+            print(f"✗ {case} returned shape {tuple(out.shape)}; expected {expected_shape}. "
+                  "The shortcut must subsample by the stride and pad the extra channels with zeros.")
+            return False
+        if not torch.allclose(out, reference(x), atol=1e-5):
+            print(f"✗ {case} computes something else than the paper's block with the same weights. "
+                  "Check the order: conv-BN-ReLU, conv-BN, add the shortcut, then ReLU (after the addition).")
+            return False
+        out.sum().backward()
+        if x.grad is None or not x.grad.abs().sum() > 0:
+            print(f"✗ No gradient reaches the input of {case}: is the computation detached somewhere?")
+            return False
+    x = torch.randn(4, 16, 8, 8).relu()
+    identity = Block(16, 16, 1)
+    with torch.no_grad():
+        nn.init.zeros_(identity.bn2.weight)
+    if not torch.equal(identity(x), x):
+        print("✗ With bn2's weight at zero, F(x) = 0 and the block should return its input exactly. "
+              "Is the shortcut of a block with stride 1 and equal widths the identity?")
+        return False
+    print("✓ Your block matches the paper's: same shapes, same outputs, no extra parameters, gradients flow,"
+          " and with the last BN zeroed it is exactly the identity.")
+    return True
+
+
+def check_dz_dx(dz_dx: Callable) -> bool:
+    """Exercise (notebook 03): dz/dx of y = x + a1 tanh(x), z = y + a2 tanh(y), against autograd."""
+    for x, a1, a2 in [(0.5, 0.3, -0.2), (-1.0, 2.0, 0.5), (2.0, -0.7, 1.5), (0.0, 0.0, 0.0)]:
+        xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        y = xt + a1 * torch.tanh(xt)
+        z = y + a2 * torch.tanh(y)
+        (autograd,) = torch.autograd.grad(z, xt)
+        try:
+            mine = dz_dx(x, a1, a2)
+        except NotImplementedError:
+            return _not_done("dz_dx", "Each block contributes a factor (1 + a_i tanh'(its input)), "
+                             "and tanh'(u) = 1 - tanh(u)**2.")
+        except Exception as error:
+            print(f"✗ dz_dx({x}, {a1}, {a2}) raised {type(error).__name__}: {error}")
+            return False
+        if not isinstance(mine, (int, float)) or abs(float(mine) - autograd.item()) > 1e-6:
+            print(f"✗ dz_dx({x}, {a1}, {a2}) = {mine!r}, autograd says {autograd.item():.6f}. "
+                  "Hint: block 2's factor uses y, not x.")
+            return False
+    print("✓ dz_dx agrees with autograd. Note the 1 in each factor: the gradient always has a direct path.")
     return True

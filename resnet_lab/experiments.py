@@ -31,6 +31,14 @@ def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
                        num_classes=data.num_classes, **kwargs)
 
 
+def train_model(model: torch.nn.Module, data: Dataset, profile: Profile, label: str = "", callbacks=(),
+                progress: bool = False, **fit_kwargs) -> History:
+    """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it."""
+    options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
+                   compile=profile.compile, callbacks=callbacks, progress=progress, label=label)
+    return fit(model, data, **{**options, **fit_kwargs})
+
+
 def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
               callbacks=(), progress: bool = False, label: str | None = None,
               checkpoint_dir: str | Path = "checkpoints", **fit_kwargs) -> History:
@@ -43,10 +51,8 @@ def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
     checkpoint = None
     if profile.checkpoint_every:
         checkpoint = Path(checkpoint_dir) / f"{data.name}-{label}-seed{seed}-{profile.steps}steps.pt"
-    options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
-                   compile=profile.compile, seed=seed, callbacks=callbacks, progress=progress, label=label,
-                   checkpoint=checkpoint, checkpoint_every=profile.checkpoint_every)
-    return fit(model, data, **{**options, **fit_kwargs})
+    options = dict(seed=seed, checkpoint=checkpoint, checkpoint_every=profile.checkpoint_every)
+    return train_model(model, data, profile, label, callbacks, progress, **{**options, **fit_kwargs})
 
 
 def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0,
@@ -62,9 +68,10 @@ def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Prof
 
 def results_table(histories: dict[str, History]) -> str:
     """Final training loss, training error and test error of each run, as aligned text."""
-    lines = [f"{'model':<10} {'train loss':>10} {'train error':>12} {'test error':>11}"]
+    width = max([5, *map(len, histories)])
+    lines = [f"{'model':<{width}} {'train loss':>10} {'train error':>12} {'test error':>11}"]
     for label, h in histories.items():
         train_error = f"{100 * (1 - h.train_accuracy[-1]):.1f}%" if h.train_accuracy else "-"
         test_error = f"{100 * (1 - h.test_accuracy[-1]):.1f}%" if h.test_accuracy else "-"
-        lines.append(f"{label:<10} {h.final_loss():>10.4f} {train_error:>12} {test_error:>11}")
+        lines.append(f"{label:<{width}} {h.final_loss():>10.4f} {train_error:>12} {test_error:>11}")
     return "\n".join(lines)

@@ -40,7 +40,8 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
-def make_shortcut(shortcut: str | None, in_planes: int, out_planes: int, stride: int, preact: bool):
+def make_shortcut(shortcut: str | None, in_planes: int, out_planes: int, stride: int, preact: bool,
+                  norm=nn.BatchNorm2d):
     """The shortcut module of one block, or None for a plain block."""
     if shortcut is None:
         return None
@@ -51,7 +52,7 @@ def make_shortcut(shortcut: str | None, in_planes: int, out_planes: int, stride:
         projection = nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
         # A pre-activation block feeds its shortcut from a path with no BN after it (as in
         # He et al. 2016 and the WRN code), so only the post-activation projection gets one.
-        return projection if preact else nn.Sequential(projection, nn.BatchNorm2d(out_planes))
+        return projection if preact else nn.Sequential(projection, norm(out_planes))
     return nn.Identity()
 
 
@@ -69,20 +70,23 @@ class BasicBlock(nn.Module):
     Post-activation (He et al. 2015):  relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))
     Pre-activation  (He et al. 2016):  conv(relu(bn(conv(relu(bn(x)))))) + shortcut(x)
     Dropout, if any, sits between the two convolutions (as in WideResNets).
+    `norm` is the normalisation layer (nn.Identity for a net without BN); `skip_scale` is the λ of
+    He et al. 2016, Eq. 8, that multiplies the shortcut (1 everywhere but notebook 03).
     """
 
     expansion = 1
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
-                 preact: bool = False, dropout: float = 0.0):
+                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
         super().__init__()
         self.preact = preact
-        self.bn1 = nn.BatchNorm2d(in_planes if preact else planes)
+        self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm(planes)
         self.conv2 = conv3x3(planes, planes)
         self.dropout = nn.Dropout(dropout)
-        self.shortcut = make_shortcut(shortcut, in_planes, planes, stride, preact)
+        self.shortcut = make_shortcut(shortcut, in_planes, planes, stride, preact, norm)
+        self.skip_scale = 1.0
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         """F(x), the residual branch."""
@@ -95,12 +99,12 @@ class BasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.branch(x)
         if self.shortcut is not None:
-            out = out + self.shortcut(x)  # the skip connection
+            out = out + self.skip_scale * self.shortcut(x)  # the skip connection
         return out if self.preact else F.relu(out)
 
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
-        return self.conv2 if self.preact else self.bn2
+        return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) and not self.preact else self.conv2
 
 
 class Bottleneck(nn.Module):
@@ -109,18 +113,19 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
-                 preact: bool = False, dropout: float = 0.0):
+                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
         super().__init__()
         out_planes = planes * self.expansion
         self.preact = preact
-        self.bn1 = nn.BatchNorm2d(in_planes if preact else planes)
+        self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv1x1(in_planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = norm(planes)
         self.conv2 = conv3x3(planes, planes, stride)
-        self.bn3 = nn.BatchNorm2d(planes if preact else out_planes)
+        self.bn3 = norm(planes if preact else out_planes)
         self.conv3 = conv1x1(planes, out_planes)
         self.dropout = nn.Dropout(dropout)
-        self.shortcut = make_shortcut(shortcut, in_planes, out_planes, stride, preact)
+        self.shortcut = make_shortcut(shortcut, in_planes, out_planes, stride, preact, norm)
+        self.skip_scale = 1.0
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         """F(x), the residual branch."""
@@ -135,12 +140,12 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.branch(x)
         if self.shortcut is not None:
-            out = out + self.shortcut(x)  # the skip connection
+            out = out + self.skip_scale * self.shortcut(x)  # the skip connection
         return out if self.preact else F.relu(out)
 
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
-        return self.conv3 if self.preact else self.bn3
+        return self.bn3 if isinstance(self.bn3, nn.BatchNorm2d) and not self.preact else self.conv3
 
 
 def blocks_per_stage(depth: int, block: str = "basic") -> int:
@@ -170,11 +175,13 @@ class CifarResNet(nn.Module):
     depth: 6n+2 (basic) or 9n+2 (bottleneck). width: channels of the stem and of the first stage
     (16 in the paper). widen_factor: k of WRN-n-k, multiplies the stage widths (not the stem).
     zero_init_residual: zero the last layer of every branch, so each block starts as the identity.
+    batch_norm=False replaces every BN layer by the identity (to see what BN changes).
     """
 
     def __init__(self, depth: int, block: str = "basic", shortcut: str | None = "A",
                  preact: bool = False, width: int = 16, widen_factor: int = 1, dropout: float = 0.0,
-                 in_channels: int = 3, num_classes: int = 10, zero_init_residual: bool = False):
+                 in_channels: int = 3, num_classes: int = 10, zero_init_residual: bool = False,
+                 batch_norm: bool = True):
         super().__init__()
         n = blocks_per_stage(depth, block)
         if shortcut not in SHORTCUTS:
@@ -191,20 +198,21 @@ class CifarResNet(nn.Module):
 
         self.depth, self.block, self.shortcut, self.preact = depth, block, shortcut, preact
         Block = BasicBlock if block == "basic" else Bottleneck
+        norm = nn.BatchNorm2d if batch_norm else nn.Identity
 
         self.conv1 = conv3x3(in_channels, width)
-        self.bn1 = nn.Identity() if preact else nn.BatchNorm2d(width)  # pre-act blocks bring their own
+        self.bn1 = nn.Identity() if preact else norm(width)  # pre-act blocks bring their own
         stages, in_planes = [], width
         for i, planes in enumerate(width * widen_factor * 2**i for i in range(3)):
             blocks = []
             for j in range(n):
                 stride = 2 if i > 0 and j == 0 else 1  # downsample at the start of stages 2 and 3
-                blocks.append(Block(in_planes, planes, stride, shortcut, preact, dropout))
+                blocks.append(Block(in_planes, planes, stride, shortcut, preact, dropout, norm))
                 in_planes = planes * Block.expansion
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages
         # A pre-activation net ends with the BN + ReLU that its last block did not apply.
-        self.bn_final = nn.BatchNorm2d(in_planes) if preact else nn.Identity()
+        self.bn_final = norm(in_planes) if preact else nn.Identity()
         self.fc = nn.Linear(in_planes, num_classes)
 
         for m in self.modules():
@@ -220,6 +228,11 @@ class CifarResNet(nn.Module):
     def blocks(self) -> list[nn.Module]:
         """All blocks, input to output."""
         return [*self.layer1, *self.layer2, *self.layer3]
+
+    def set_skip_scale(self, scale: float) -> None:
+        """Multiply every shortcut by `scale` (λ in He et al. 2016, Eq. 8)."""
+        for b in self.blocks():
+            b.skip_scale = scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)

@@ -4,6 +4,8 @@
                      weights, and of the loss with respect to each block's output.
     response_std     per-layer standard deviation of the 3x3 layers' responses (He et al. 2015, Fig. 7).
     similarity_kept  per block: do inputs that look alike still look alike to the net?
+    residual_ratio   per block: ||F(x)|| / ||shortcut(x)||, how far each branch is from zero.
+    lesion_accuracy  accuracy with one block deleted, block by block (Veit et al. 2016).
     draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
                      Graphviz's `dot` program is missing.
 
@@ -135,6 +137,65 @@ def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tup
     kept = [torch.corrcoef(torch.stack([inputs, _pairwise_similarity(out)]))[0, 1].item() for out in outputs]
     names = [name for name, m in model.named_modules() if any(m is b for b in blocks)]
     return names, kept
+
+
+@torch.no_grad()
+def residual_ratio(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
+    """For each block, ||F(x)|| / ||shortcut(x)|| on `images`, in eval mode.
+
+    0 means the block is the identity; a residual net learns small corrections when the ratio
+    stays well below 1. (For a plain net there is no shortcut: the ratio is against x itself.)
+    """
+    inputs: list[torch.Tensor] = []
+    blocks = model.blocks()
+    hooks = [b.register_forward_pre_hook(lambda m, args: inputs.append(args[0])) for b in blocks]
+    with _untouched(model):
+        model.eval()
+        try:
+            model(images)
+        finally:
+            for h in hooks:
+                h.remove()
+        ratios = []
+        for block, x in zip(blocks, inputs):
+            skip = block.shortcut(x) if block.shortcut is not None else x
+            ratios.append((block.branch(x).norm() / skip.norm()).item())
+    names = [name for name, m in model.named_modules() if any(m is b for b in blocks)]
+    return names, ratios
+
+
+@contextmanager
+def lesion(model, index: int):
+    """Delete block `index`: inside the `with`, it passes its input straight through.
+
+    Where the block changes the shape, the input is subsampled and zero-padded (option A), so the
+    same lesion works for plain and residual nets. Post-activation blocks receive non-negative
+    inputs, so skipping their final ReLU changes nothing.
+    """
+    from .models import ZeroPadShortcut
+
+    block = model.blocks()[index]
+    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "shortcut" not in name]
+    in_channels, out_channels = convs[0].in_channels, convs[-1].out_channels
+    stride = max(conv.stride[0] for conv in convs)
+    skip = ZeroPadShortcut(in_channels, out_channels, stride) if stride != 1 or in_channels != out_channels else None
+    # A plain function, not a module: assigning a module would register a submodule instead.
+    block.forward = (lambda x: skip(x)) if skip is not None else (lambda x: x)
+    try:
+        yield
+    finally:
+        del block.forward  # back to the class's forward
+
+
+def lesion_accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """Test accuracy with each single block deleted in turn (Veit et al. 2016, Fig. 3)."""
+    from .train import evaluate
+
+    accuracies = []
+    for index in range(len(model.blocks())):
+        with lesion(model, index):
+            accuracies.append(evaluate(model, images, labels)[1])
+    return accuracies
 
 
 def graphviz_available() -> bool:

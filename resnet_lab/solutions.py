@@ -1,4 +1,7 @@
 """Reference solutions to the notebook exercises. Try the exercise first!"""
+import math
+
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -6,3 +9,30 @@ def count_layers(model: nn.Module) -> int:
     """Notebook 01: the layers with weights on the main path (what the paper's depth counts)."""
     return sum(1 for name, m in model.named_modules()
                if isinstance(m, (nn.Conv2d, nn.Linear)) and "shortcut" not in name)
+
+
+class BasicBlock(nn.Module):
+    """Notebook 02: the 2015 basic block with an option-A shortcut."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.stride, self.extra_channels = stride, planes - in_planes
+
+    def shortcut(self, x):
+        x = x[:, :, ::self.stride, ::self.stride]  # keep every stride-th pixel
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))  # append zero channels
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+def dz_dx(x: float, a1: float, a2: float) -> float:
+    """Notebook 03: y = x + a1 tanh(x), z = y + a2 tanh(y); the chain rule, one factor per block."""
+    y = x + a1 * math.tanh(x)
+    return (1 + a2 * (1 - math.tanh(y) ** 2)) * (1 + a1 * (1 - math.tanh(x) ** 2))

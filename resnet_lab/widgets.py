@@ -192,3 +192,32 @@ class ExperimentPanel:
 
     def _ipython_display_(self):
         _display_widget(self.widget, "ExperimentPanel: open this notebook in JupyterLab to use it")
+
+
+class SliderPlot:
+    """A slider and a figure redrawn in place whenever the slider moves.
+
+    `draw(value)` returns a plotly Figure. It is computed completely before the plot changes, so
+    a value that fails leaves the previous plot whole and says why underneath the slider.
+    """
+
+    def __init__(self, slider: widgets.ValueWidget, draw):
+        self.slider, self.draw = slider, draw
+        self.message = widgets.HTML()
+        self.figure = go.FigureWidget(draw(slider.value))
+        slider.observe(lambda change: self.redraw(change["new"]), names="value")
+        self.widget = widgets.VBox([slider, self.message, self.figure])
+
+    def redraw(self, value) -> None:
+        try:
+            new = self.draw(value)
+        except Exception as error:  # shown, not raised: the kernel and the old plot stay as they were
+            self.message.value = f"Could not draw for {value!r}: {type(error).__name__}: {error}"
+            return
+        self.figure.data = []
+        self.figure.add_traces(list(new.data))
+        self.figure.layout = new.layout
+        self.message.value = ""
+
+    def _ipython_display_(self):
+        _display_widget(self.widget, f"SliderPlot: move the {self.slider.description} slider in JupyterLab")

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from resnet_lab import course, solutions
-from resnet_lab.check import check_count_layers
+from resnet_lab.check import check_basic_block, check_count_layers, check_dz_dx
 from resnet_lab.data import make_synthetic
 from resnet_lab.experiments import compare, net_label, results_table, train_net
 from resnet_lab.profiles import get_profile
@@ -68,3 +68,36 @@ def test_count_layers_checker_passes_the_solution_and_explains_mistakes(capsys):
 def test_count_layers_checker_rejects_wrong_answers(wrong, capsys):
     assert not check_count_layers(wrong)
     assert "✗" in capsys.readouterr().out
+
+
+def test_basic_block_checker_passes_the_solution_and_pinpoints_mistakes(capsys):
+    import torch.nn.functional as F
+
+    assert check_basic_block(solutions.BasicBlock)
+    assert "✓" in capsys.readouterr().out
+
+    class ReluBeforeAddition(solutions.BasicBlock):
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out))) + self.shortcut(x)
+
+    class NoPadding(solutions.BasicBlock):
+        def shortcut(self, x):
+            return x[:, :, ::self.stride, ::self.stride]
+
+    class Unfinished(solutions.BasicBlock):
+        def forward(self, x):
+            raise NotImplementedError
+
+    for block, message in [(ReluBeforeAddition, "after the addition"), (NoPadding, "raised RuntimeError"),
+                           (Unfinished, "not written yet")]:
+        assert not check_basic_block(block)
+        assert message in capsys.readouterr().out
+
+
+def test_dz_dx_checker_compares_with_autograd(capsys):
+    import math
+
+    assert check_dz_dx(solutions.dz_dx)
+    assert not check_dz_dx(lambda x, a1, a2: (1 + a1 * (1 - math.tanh(x) ** 2)) * (1 + a2 * (1 - math.tanh(x) ** 2)))
+    assert "uses y, not x" in capsys.readouterr().out

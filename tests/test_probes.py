@@ -101,3 +101,59 @@ def test_residual_nets_keep_the_inputs_similarity_structure_plain_nets_scramble_
         assert len(names) == len(res) == 27
         assert abs(plain[-1]) < 0.1 and res[-1] > 0.15
         assert res[0] > 0.5  # one block in, the residual net still sees the inputs' resemblances
+
+
+def test_residual_ratio_is_zero_at_zero_init_and_positive_otherwise():
+    x, _ = digits_batch(32)
+    torch.manual_seed(0)
+    names, ratios = probes.residual_ratio(resnet(14, width=4, in_channels=1, zero_init_residual=True), x)
+    assert len(names) == 6 and ratios == [0.0] * 6
+    _, ratios = probes.residual_ratio(resnet(14, width=4, in_channels=1), x)
+    assert all(r > 0.1 for r in ratios)
+
+
+def test_lesion_passes_the_input_through_and_restores_the_block():
+    torch.manual_seed(0)
+    model = plain_net(14, width=4, in_channels=1).eval()
+    x = torch.randn(4, 1, 8, 8)
+    before = model(x)
+    block = model.layer1[1]
+    inside = torch.randn(4, 4, 8, 8)
+    with probes.lesion(model, 1):
+        assert torch.equal(block(inside), inside)
+        assert not torch.allclose(model(x), before)
+    assert torch.equal(model(x), before)
+    with probes.lesion(model, 2):  # layer2.0 halves the size and doubles the channels: option A
+        out = model.layer2[0](inside)
+        assert out.shape == (4, 8, 4, 4) and torch.equal(out[:, :4], inside[:, :, ::2, ::2])
+
+
+def test_lesion_accuracy_has_one_value_per_block_and_the_intact_net_is_untouched():
+    data = load_digits()
+    torch.manual_seed(0)
+    model = resnet(8, width=4, in_channels=1)
+    accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
+    assert len(accuracies) == 3 and all(0 <= a <= 1 for a in accuracies)
+    assert all("forward" not in b.__dict__ for b in model.blocks())
+
+
+def test_without_bn_plain_gradients_vanish_toward_the_input():
+    # Measured for this course: ~2e-5 first/last block at depth 56 without BN (DESIGN.md: ~1e-6..1e-4).
+    x, y = digits_batch()
+    torch.manual_seed(0)
+    profile = probes.gradient_norms(plain_net(56, width=8, in_channels=1, batch_norm=False), x, y)
+    assert profile.activation_grad[0] / profile.activation_grad[-1] < 1e-3
+
+
+def test_scaling_every_shortcut_by_lambda_scales_the_gradient_by_lambda_per_block():
+    # He et al. 2016, Eq. 8: the direct term is the product of the λs. Branches at zero: nothing else.
+    x, y = digits_batch(32)
+    x = x.double()
+    relative = {}
+    for lam in (1.0, 0.8):
+        torch.manual_seed(0)
+        model = resnet(20, width=4, in_channels=1, zero_init_residual=True).double()
+        model.set_skip_scale(lam)
+        a = probes.gradient_norms(model, x, y).activation_grad
+        relative[lam] = a[0] / a[-2]  # 7 shortcuts between block 1 and block 8
+    assert relative[0.8] / relative[1.0] == pytest.approx(0.8 ** 7, rel=1e-6)

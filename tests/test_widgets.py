@@ -125,3 +125,25 @@ def test_panel_buttons_drive_it_like_clicks(data):
     panel.train_button.click()
     panel.wait(30)
     assert "plain-8" in panel.runs
+
+
+def test_slider_plot_redraws_in_place_and_survives_a_failing_value():
+    import ipywidgets
+    import plotly.graph_objects as go
+
+    from resnet_lab.widgets import SliderPlot
+
+    def draw(n):
+        if n == 3:
+            raise ValueError("no good")
+        return go.Figure(go.Scatter(y=list(range(n))), layout=dict(title=f"n = {n}"))
+
+    slider = ipywidgets.IntSlider(value=2, min=1, max=5, description="n")
+    view = SliderPlot(slider, draw)
+    assert list(view.figure.data[0].y) == [0, 1]
+    slider.value = 4
+    assert list(view.figure.data[0].y) == [0, 1, 2, 3] and view.figure.layout.title.text == "n = 4"
+    slider.value = 3  # fails: the old plot stays whole, the reason is shown
+    assert list(view.figure.data[0].y) == [0, 1, 2, 3] and "no good" in view.message.value
+    slider.value = 1
+    assert list(view.figure.data[0].y) == [0] and view.message.value == ""
