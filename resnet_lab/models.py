@@ -99,7 +99,10 @@ class BasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.branch(x)
         if self.shortcut is not None:
-            out = out + self.skip_scale * self.shortcut(x)  # the skip connection
+            skip = self.shortcut(x)
+            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
+                skip = self.skip_scale * skip
+            out = out + skip  # the skip connection
         return out if self.preact else F.relu(out)
 
     def last_layer_of_branch(self) -> nn.Module:
@@ -140,7 +143,10 @@ class Bottleneck(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.branch(x)
         if self.shortcut is not None:
-            out = out + self.skip_scale * self.shortcut(x)  # the skip connection
+            skip = self.shortcut(x)
+            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
+                skip = self.skip_scale * skip
+            out = out + skip  # the skip connection
         return out if self.preact else F.relu(out)
 
     def last_layer_of_branch(self) -> nn.Module:

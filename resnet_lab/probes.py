@@ -218,10 +218,11 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
     from torchviz import make_dot
 
     parameter = next(model.parameters())
-    x = torch.zeros(1, *input_size, device=parameter.device)
+    # The input needs a gradient too, or autograd (and so the picture) would not show the skip path.
+    x = torch.zeros(1, *input_size, device=parameter.device, requires_grad=True)
     with _untouched(model):
         model.eval()
-        graph = make_dot(model(x), params=dict(model.named_parameters()))
+        graph = make_dot(model(x), params={"input x": x, **dict(model.named_parameters())})
     # torchviz names nodes by Python object id; replace those with 1, 2, 3, ...
     ids: dict[str, str] = {}
     rename = lambda match: ids.setdefault(match.group(0), f"n{len(ids) + 1}")  # noqa: E731
