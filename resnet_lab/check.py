@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .complexity import count_parameters
-from .models import BasicBlock, plain_net, resnet
+from .models import BasicBlock, Bottleneck, plain_net, resnet, wide_resnet
 
 
 def _not_done(name: str, hint: str) -> bool:
@@ -117,4 +117,70 @@ def check_dz_dx(dz_dx: Callable) -> bool:
                   "Hint: block 2's factor uses y, not x.")
             return False
     print("✓ dz_dx agrees with autograd. Note the 1 in each factor: the gradient always has a direct path.")
+    return True
+
+
+def check_bottleneck(Block: type) -> bool:
+    """Exercise (notebook 04): a post-activation bottleneck block with a projection (option B) shortcut.
+
+    Block(in_planes, planes, stride) must have expansion = 4 and the layers conv1, bn1, conv2, bn2,
+    conv3, bn3 and shortcut (an nn.Sequential(conv, BN) where the shape changes, else nn.Identity).
+    """
+    if getattr(Block, "expansion", None) != 4:
+        print(f"✗ Block.expansion is {getattr(Block, 'expansion', None)!r}: the last 1x1 conv restores 4x the "
+              "planes (64 -> 256 in the paper's Fig. 5), so expansion must be 4.")
+        return False
+    for in_planes, planes, stride in [(64, 16, 1), (64, 32, 2)]:
+        case = f"Block({in_planes}, {planes}, stride={stride})"
+        reference = Bottleneck(in_planes, planes, stride, shortcut="B")
+        try:
+            mine = Block(in_planes, planes, stride)
+            if count_parameters(mine) != count_parameters(reference):
+                print(f"✗ {case} has {count_parameters(mine):,} parameters; the paper's block has "
+                      f"{count_parameters(reference):,}. Check the 1x1 / 3x3 / 1x1 sizes and the projection.")
+                return False
+            missing, unexpected = mine.load_state_dict(reference.state_dict(), strict=False)
+            if missing or unexpected:
+                print(f"✗ {case}: the layer names differ from conv1, bn1, conv2, bn2, conv3, bn3, shortcut "
+                      f"(missing {missing}, unexpected {unexpected}).")
+                return False
+            x = torch.randn(2, in_planes, 8, 8).relu().requires_grad_()
+            out = mine(x)
+        except NotImplementedError:
+            return _not_done("the bottleneck", "1x1 conv to `planes`, 3x3 conv (with the stride), 1x1 conv to "
+                             "4 * planes, each followed by BN; ReLU after the first two and after the addition.")
+        except Exception as error:
+            print(f"✗ {case} raised {type(error).__name__}: {error}")
+            return False
+        expected_shape = (2, planes * 4, 8 // stride, 8 // stride)
+        if tuple(out.shape) != expected_shape:
+            print(f"✗ {case} returned shape {tuple(out.shape)}; expected {expected_shape}.")
+            return False
+        if not torch.allclose(out, reference(x), atol=1e-5):
+            print(f"✗ {case} computes something else than the reference block with the same weights. Is the "
+                  "stride on the 3x3 conv? Is there a ReLU after bn3 *before* the addition (there should not be)?")
+            return False
+    print("✓ Your bottleneck matches: 1x1-3x3-1x1 with expansion 4, the right parameter count and outputs.")
+    return True
+
+
+def check_wrn_params(wrn_params: Callable) -> bool:
+    """Exercise (notebook 05): WRN-n-k's parameter count from the formula, against the real model."""
+    for n, k, classes in [(16, 4, 10), (28, 10, 10), (10, 1, 10), (40, 4, 100), (22, 2, 10)]:
+        with torch.device("meta"):  # shapes only: no memory, no time
+            expected = count_parameters(wide_resnet(n, k, num_classes=classes))
+        try:
+            mine = wrn_params(n, k, num_classes=classes)
+        except NotImplementedError:
+            return _not_done("wrn_params", "Add up: the stem conv (3*16*9), for every block two BN layers "
+                             "(2 numbers per channel) and two 3x3 convs, a 1x1 projection where the width "
+                             "changes, then the final BN and the linear layer (weights and biases).")
+        except Exception as error:
+            print(f"✗ wrn_params({n}, {k}, num_classes={classes}) raised {type(error).__name__}: {error}")
+            return False
+        if mine != expected:
+            print(f"✗ wrn_params({n}, {k}, num_classes={classes}) = {mine!r}; the model has {expected:,}. "
+                  "Did you count the BN parameters, the projections and the fc bias?")
+            return False
+    print("✓ wrn_params matches resnet_lab's WideResNets, from WRN-10-1 to WRN-28-10.")
     return True

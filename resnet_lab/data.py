@@ -13,7 +13,7 @@ exactly the batches an uninterrupted one would have seen.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -121,6 +121,19 @@ def load_dataset(name: str, root: str | Path = "data", download: bool = True, se
     if name == "synthetic":
         return make_synthetic(seed=seed)
     raise ValueError(f"dataset={name!r} is not known: use one of {DATASETS}")
+
+
+def subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
+    """The same dataset with only `fraction` of its training images (stratified by class); same test set."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction={fraction!r} is not valid: it must be in (0, 1]")
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in range(data.num_classes):
+        idx = (data.train_labels == c).nonzero().flatten()
+        keep.append(idx[torch.randperm(len(idx), generator=g)[:max(1, round(fraction * len(idx)))]])
+    keep = torch.cat(keep).sort().values
+    return replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep])
 
 
 def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:

@@ -55,6 +55,14 @@ def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
     return train_model(model, data, profile, label, callbacks, progress, **{**options, **fit_kwargs})
 
 
+def time_budget(seconds: float):
+    """A `fit` callback that stops training once `seconds` of training have passed."""
+    def stop_when_out_of_time(history: History) -> bool:
+        return bool(history.elapsed) and history.elapsed[-1] >= seconds
+
+    return stop_when_out_of_time
+
+
 def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0,
             plot=None, **fit_kwargs) -> dict[str, History]:
     """Train each (depth, shortcut) in turn, each as a new curve on `plot` (a LivePlot) if given."""

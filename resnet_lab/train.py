@@ -63,6 +63,7 @@ class History:
     loss: list[float] = field(default_factory=list)  # ...the mini-batch loss (train mode)
     accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)  # training seconds (no evaluation) at each step
     eval_steps: list[int] = field(default_factory=list)  # full-set evaluations (eval mode)
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -259,6 +260,7 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
             history.loss.append(loss_value)
             history.accuracy.append(accuracy)
             history.lr.append(optimizer.param_groups[0]["lr"])
+            history.elapsed.append(history.seconds + time.perf_counter() - clock)
             history.images += len(y)
             if bar is not None:
                 bar.update(1)

@@ -37,13 +37,16 @@ class LivePlot:
     """A live loss curve; `plot.callback("plain-56")` gives the callback to pass to `fit`."""
 
     def __init__(self, title: str = "training loss", metric: str = "loss", log_y: bool = True,
-                 min_interval: float = 0.5, height: int = 420):
+                 min_interval: float = 0.5, height: int = 420, x: str = "steps"):
         if metric not in ("loss", "accuracy"):
             raise ValueError(f"metric={metric!r} is not valid: use 'loss' or 'accuracy'")
-        self.metric = metric
+        if x not in ("steps", "elapsed"):
+            raise ValueError(f"x={x!r} is not valid: use 'steps' or 'elapsed' (seconds of training)")
+        self.metric, self.x = metric, x
         self.min_interval = min_interval
         self.figure = go.FigureWidget(layout=dict(
-            title=title, height=height, xaxis_title="step", yaxis_title=f"mini-batch {metric}",
+            title=title, height=height, xaxis_title="step" if x == "steps" else "seconds of training",
+            yaxis_title=f"mini-batch {metric}",
             yaxis_type="log" if log_y else "linear", template="plotly_white",
         ))
         self._handle = None
@@ -59,7 +62,7 @@ class LivePlot:
             now = time.monotonic()
             if history.stop_reason or now - last_draw >= self.min_interval:
                 with self.figure.batch_update():
-                    trace.x = list(history.steps)
+                    trace.x = list(getattr(history, self.x))
                     trace.y = list(getattr(history, self.metric))
                 last_draw = now
 
@@ -67,7 +70,7 @@ class LivePlot:
 
     def add(self, history: History, label: str | None = None, dash: str = "dot") -> None:
         """Add a finished run as a (dotted) reference curve."""
-        self.figure.add_scatter(x=history.steps, y=getattr(history, self.metric), mode="lines",
+        self.figure.add_scatter(x=getattr(history, self.x), y=getattr(history, self.metric), mode="lines",
                                 name=label or history.label, line=dict(dash=dash))
 
     def clear(self) -> None:
@@ -195,24 +198,29 @@ class ExperimentPanel:
 
 
 class SliderPlot:
-    """A slider and a figure redrawn in place whenever the slider moves.
+    """Sliders and a figure redrawn in place whenever one of them moves.
 
-    `draw(value)` returns a plotly Figure. It is computed completely before the plot changes, so
-    a value that fails leaves the previous plot whole and says why underneath the slider.
+    `draw(*values)` (one value per slider) returns a plotly Figure. It is computed completely before
+    the plot changes, so values that fail leave the previous plot whole and say why underneath.
     """
 
-    def __init__(self, slider: widgets.ValueWidget, draw):
-        self.slider, self.draw = slider, draw
+    def __init__(self, sliders, draw):
+        self.sliders = list(sliders) if isinstance(sliders, (list, tuple)) else [sliders]
+        self.draw = draw
         self.message = widgets.HTML()
-        self.figure = go.FigureWidget(draw(slider.value))
-        slider.observe(lambda change: self.redraw(change["new"]), names="value")
-        self.widget = widgets.VBox([slider, self.message, self.figure])
+        self.figure = go.FigureWidget(draw(*self.values()))
+        for slider in self.sliders:
+            slider.observe(lambda change: self.redraw(), names="value")
+        self.widget = widgets.VBox([*self.sliders, self.message, self.figure])
 
-    def redraw(self, value) -> None:
+    def values(self) -> list:
+        return [slider.value for slider in self.sliders]
+
+    def redraw(self) -> None:
         try:
-            new = self.draw(value)
+            new = self.draw(*self.values())
         except Exception as error:  # shown, not raised: the kernel and the old plot stay as they were
-            self.message.value = f"Could not draw for {value!r}: {type(error).__name__}: {error}"
+            self.message.value = f"Could not draw for {self.values()!r}: {type(error).__name__}: {error}"
             return
         self.figure.data = []
         self.figure.add_traces(list(new.data))
@@ -220,4 +228,6 @@ class SliderPlot:
         self.message.value = ""
 
     def _ipython_display_(self):
-        _display_widget(self.widget, f"SliderPlot: move the {self.slider.description} slider in JupyterLab")
+        names = " and ".join(slider.description for slider in self.sliders)
+        plural = "s" if len(self.sliders) > 1 else ""
+        _display_widget(self.widget, f"SliderPlot: move the {names} slider{plural} in JupyterLab")
