@@ -32,18 +32,19 @@ class Profile:
     eval_every: int  # steps between evaluations on the full train/test sets (0 = at the end)
     checkpoint_every: int  # steps between checkpoints (0 = none)
     compile: bool  # torch.compile: pays off only for long runs
+    time_budget: float  # seconds of training per net, for same-wall-clock comparisons
 
 
 PROFILES = {
     "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
                      deep_depth=32, max_depth=32, seeds=1, eval_every=0, checkpoint_every=0,
-                     compile=False),
+                     compile=False, time_budget=3.0),
     "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
                    deep_depth=56, max_depth=56, seeds=1, eval_every=50, checkpoint_every=0,
-                   compile=False),
+                   compile=False, time_budget=15.0),
     "gpu": Profile("gpu", "cifar10", steps=16_000, batch_size=128, width=16, shallow_depth=20,
                    deep_depth=56, max_depth=110, seeds=1, eval_every=1_000, checkpoint_every=1_000,
-                   compile=True),
+                   compile=True, time_budget=300.0),
 }
 
 

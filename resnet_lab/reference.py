@@ -82,3 +82,11 @@ TORCHVISION_MODELS = Table(TORCHVISION, {
     "resnet152": (60_192_808, 11.51, 78.312), "wide_resnet50_2": (68_883_240, 11.40, 78.468),
     "vgg19": (143_667_240, 19.63, 72.376),
 })
+
+# ImageNet, single crop: (params, top-1 error %). WRN's Tables 8 and 9 disagree on WRN-50-2's top-5 (6.03 vs 5.79).
+IMAGENET_WRN = Table(f"{WRN_2016}, Table 8", {
+    "resnet152": (60.2e6, 22.16), "wide_resnet50_2": (68.9e6, 21.9),
+})
+
+# Forward+backward speed, Titan X, batch 32 (WRN paper, Fig. 4), relative to ResNet-1001.
+WRN_SPEEDUP_OVER_RESNET1001 = Table(f"{WRN_2016}, Fig. 4", {(40, 4): 8.0, (28, 10): 1.6})

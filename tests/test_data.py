@@ -127,3 +127,16 @@ def test_synthetic_data_is_learnable_and_seeded():
     a, b = make_synthetic(seed=1), make_synthetic(seed=1)
     assert torch.equal(a.train_images, b.train_images)
     assert a.train_images.shape == (512, 1, 8, 8) and a.num_classes == 4
+
+
+def test_subset_keeps_a_stratified_fraction_of_the_training_set_only():
+    from resnet_lab.data import subset
+
+    data = load_digits()
+    small = subset(data, 0.1)
+    assert 130 <= len(small.train_labels) <= 140
+    assert torch.bincount(small.train_labels, minlength=10).min() >= 13  # every class kept
+    assert torch.equal(small.test_images, data.test_images)
+    assert torch.equal(subset(data, 0.1).train_images, small.train_images)  # fixed by the seed
+    with pytest.raises(ValueError, match="fraction=0"):
+        subset(data, 0)

@@ -101,3 +101,33 @@ def test_dz_dx_checker_compares_with_autograd(capsys):
     assert check_dz_dx(solutions.dz_dx)
     assert not check_dz_dx(lambda x, a1, a2: (1 + a1 * (1 - math.tanh(x) ** 2)) * (1 + a2 * (1 - math.tanh(x) ** 2)))
     assert "uses y, not x" in capsys.readouterr().out
+
+
+def test_time_budget_stops_a_run_on_the_clock():
+    from resnet_lab.experiments import time_budget
+
+    data = make_synthetic(n_train=64, num_classes=4)
+    history = train_net(8, "A", data, tiny_profile(), steps=100_000, callbacks=[time_budget(0.5)])
+    assert history.stop_reason == "stopped by callback"
+    assert 0.5 <= history.elapsed[-1] < 5 and len(history.elapsed) == len(history.steps)
+    assert history.elapsed == sorted(history.elapsed)
+
+
+def test_bottleneck_and_wrn_checkers_pass_the_solutions_and_catch_mistakes(capsys):
+    from resnet_lab.check import check_bottleneck, check_wrn_params
+
+    assert check_bottleneck(solutions.Bottleneck) and check_wrn_params(solutions.wrn_params)
+
+    class Expansion2(solutions.Bottleneck):
+        expansion = 2
+
+    class StrideOnFirst1x1(solutions.Bottleneck):
+        def __init__(self, in_planes, planes, stride=1):
+            super().__init__(in_planes, planes, stride)
+            self.conv1.stride, self.conv2.stride = (stride, stride), (1, 1)
+
+    assert not check_bottleneck(Expansion2)
+    assert not check_bottleneck(StrideOnFirst1x1)
+    assert not check_wrn_params(lambda n, k, num_classes=10: solutions.wrn_params(n, k, num_classes) - num_classes)
+    out = capsys.readouterr().out
+    assert "expansion must be 4" in out and "stride on the 3x3" in out and "fc bias" in out

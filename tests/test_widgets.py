@@ -147,3 +147,24 @@ def test_slider_plot_redraws_in_place_and_survives_a_failing_value():
     assert list(view.figure.data[0].y) == [0, 1, 2, 3] and "no good" in view.message.value
     slider.value = 1
     assert list(view.figure.data[0].y) == [0] and view.message.value == ""
+
+
+def test_live_plot_can_use_training_seconds_on_the_x_axis(data):
+    plot = LivePlot(x="elapsed")
+    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=4, batch_size=32, progress=False,
+                  callbacks=[plot.callback("run")])
+    assert list(plot.figure.data[0].x) == history.elapsed
+    with pytest.raises(ValueError, match="x='time'"):
+        LivePlot(x="time")
+
+
+def test_slider_plot_with_two_sliders_passes_both_values():
+    import ipywidgets
+    import plotly.graph_objects as go
+
+    from resnet_lab.widgets import SliderPlot
+
+    a, b = ipywidgets.IntSlider(value=1, description="a"), ipywidgets.IntSlider(value=2, description="b")
+    view = SliderPlot([a, b], lambda x, y: go.Figure(go.Bar(y=[x, y])))
+    b.value = 5
+    assert list(view.figure.data[0].y) == [1, 5]
