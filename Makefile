@@ -15,9 +15,20 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=300
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: install lab test notebooks benchmark graphviz clean
+.PHONY: install lab test notebooks benchmark graphviz browser clean
 
 install: $(VENV)/.installed graphviz
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium (for the browser tests) with apt-get"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "WARNING: could not install Chromium; the browser tests will be skipped."; \
+	else \
+		echo "NOTE: Chromium is not installed, so the browser tests will be skipped."; \
+	fi
 
 # Re-runs only when pyproject.toml or this file changed since the last successful install.
 $(VENV)/.installed: pyproject.toml Makefile
@@ -42,7 +53,7 @@ graphviz:
 lab: install
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
-test: install
+test: install browser
 	$(PY) -m pytest tests $(if $(NOTEBOOKS),$(NBVAL_FLAGS) $(NOTEBOOKS))
 
 notebooks: install

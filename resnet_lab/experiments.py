@@ -32,27 +32,27 @@ def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
 
 
 def train_model(model: torch.nn.Module, data: Dataset, profile: Profile, label: str = "", callbacks=(),
-                progress: bool = False, **fit_kwargs) -> History:
-    """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it."""
+                progress: bool = False, checkpoint_dir: str | Path = "checkpoints", **fit_kwargs) -> History:
+    """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it.
+
+    Profiles that checkpoint (gpu) save each labelled run to `checkpoint_dir`, and rerunning the
+    same cell resumes from there: a Colab disconnect costs minutes, not the run.
+    """
     options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
                    compile=profile.compile, callbacks=callbacks, progress=progress, label=label)
-    return fit(model, data, **{**options, **fit_kwargs})
+    options.update(fit_kwargs)
+    if profile.checkpoint_every and label and "checkpoint" not in fit_kwargs:
+        name = f"{data.name}-{label}-seed{options.get('seed', 0)}-{options['steps']}steps.pt".replace(" ", "_")
+        options.update(checkpoint=Path(checkpoint_dir) / name, checkpoint_every=profile.checkpoint_every)
+    return fit(model, data, **options)
 
 
 def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
-              callbacks=(), progress: bool = False, label: str | None = None,
-              checkpoint_dir: str | Path = "checkpoints", **fit_kwargs) -> History:
-    """Build and train one net with the profile's budget; returns its History.
-
-    Profiles that checkpoint (gpu) save to `checkpoint_dir`, and a rerun resumes from there.
-    """
+              callbacks=(), progress: bool = False, label: str | None = None, **fit_kwargs) -> History:
+    """Build (from `seed`) and train one net with the profile's budget; returns its History."""
     model = build_net(depth, shortcut, data, profile, seed)
-    label = label or net_label(depth, shortcut)
-    checkpoint = None
-    if profile.checkpoint_every:
-        checkpoint = Path(checkpoint_dir) / f"{data.name}-{label}-seed{seed}-{profile.steps}steps.pt"
-    options = dict(seed=seed, checkpoint=checkpoint, checkpoint_every=profile.checkpoint_every)
-    return train_model(model, data, profile, label, callbacks, progress, **{**options, **fit_kwargs})
+    return train_model(model, data, profile, label or net_label(depth, shortcut), callbacks, progress,
+                       seed=seed, **fit_kwargs)
 
 
 def time_budget(seconds: float):

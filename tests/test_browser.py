@@ -1,0 +1,165 @@
+"""The course in a real browser: JupyterLab + headless Chromium (Debian's), driven by Playwright.
+
+Skipped, with the reason, where Chromium or Playwright is missing. Every request that is not to the
+local JupyterLab is blocked. Screenshots go to build/screenshots/.
+"""
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium (make test installs Debian's `chromium` as root)"),
+    pytest.mark.skipif(sys.platform != "linux", reason="the browser tests run on Linux"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(folder: Path, profile: str):
+    """A JupyterLab server on a free localhost port, serving `folder`, with kernels on `profile`."""
+    port, token = free_port(), "resnet-lab-test"
+    env = dict(os.environ, RESNET_LAB_PROFILE=profile)
+    log = open(folder / "lab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--ServerApp.token={token}", "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={folder}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+@contextlib.contextmanager
+def browser(tmp_path: Path):
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"], viewport={"width": 1400, "height": 1000})
+        local = re.compile(r"^(http|ws)://(127\.0\.0\.1|localhost)(:\d+)?/")
+        context.route("**/*", lambda route: route.continue_() if local.match(route.request.url) else route.abort())
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def open_and_run_all(page, url: str, token: str, name: str, timeout: float):
+    """Open notebook `name`, wait for its kernel, run all cells, wait until every cell has run."""
+    page.goto(f"{url}/lab/tree/{name}?token={token}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+        return k && k.status === 'idle'; }""", timeout=120_000, polling=500)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"Run All did not finish in {timeout} s: {prompts}")
+    assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0, "a cell raised"
+    return prompts
+
+
+def copy_notebook(name: str, folder: Path) -> None:
+    shutil.copy(ROOT / "notebooks" / name, folder / name)  # JupyterLab may autosave: never the repo's copy
+
+
+def test_notebook_01_runs_and_the_experiment_panel_trains_overlays_and_stops(tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    name = "01_degradation_problem.ipynb"
+    copy_notebook(name, tmp_path)
+    start = time.monotonic()
+    # The cpu profile: runs last long enough (300 steps) to press Stop in the middle of one.
+    with jupyterlab(tmp_path, "cpu") as (url, token), browser(tmp_path) as page:
+        open_and_run_all(page, url, token, name, timeout=400)
+        panel = page.locator(".widget-vbox", has=page.locator("button", has_text="Train")).last
+        panel.scroll_into_view_if_needed()
+        traces = panel.locator(".js-plotly-plot .scatterlayer .trace")
+        status = panel.locator(".widget-html-content").last
+        assert traces.count() == 0
+
+        handle = panel.locator(".widget-slider .noUi-handle").first  # the depth slider
+        handle.focus()
+        handle.press("End")
+        page.wait_for_function("() => true")
+        assert panel.locator(".widget-readout").first.text_content().strip() == "56"  # cpu: the largest valid depth
+        panel.locator("button", has_text="A: identity").click()
+        panel.locator("button", has_text="Train").click()
+        page.wait_for_function("(el) => el.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 1",
+                               arg=panel.element_handle(), timeout=30_000)
+        assert "Training res-56" in status.text_content()
+        panel.locator("button", has_text="Train").click(force=True)  # disabled while training: no second run
+        time.sleep(1.0)
+        page.screenshot(path=str(SHOTS / "01-panel-training.png"))
+        panel.locator("button", has_text="Stop").click()
+        page.wait_for_function("(el) => el.textContent.includes('stopped after')", arg=status.element_handle(),
+                               timeout=30_000)
+        steps = int(re.search(r"stopped after (\d+) steps", status.text_content()).group(1))
+        assert 0 < steps < 300
+        assert traces.count() == 1  # one run, its curve kept
+
+        # A second run overlays the first.
+        panel.locator("button", has_text="none (plain)").click()
+        panel.locator("button", has_text="Train").click()
+        page.wait_for_function("(el) => el.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 2",
+                               arg=panel.element_handle(), timeout=30_000)
+        panel.locator("button", has_text="Stop").click()
+        page.wait_for_function("(el) => el.textContent.includes('plain-56: stopped')", arg=status.element_handle(),
+                               timeout=30_000)
+        legend = panel.locator(".legendtext").all_text_contents()
+        assert legend == ["res-56", "plain-56"]
+        panel.screenshot(path=str(SHOTS / "01-experiment-panel.png"))
+    print(f"browser test of notebook 01: {time.monotonic() - start:.0f} s")
+
+
+def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    name = "03_gradient_flow.ipynb"
+    copy_notebook(name, tmp_path)
+    with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
+        open_and_run_all(page, url, token, name, timeout=300)
+        view = page.locator(".widget-vbox", has=page.locator(".widget-label", has_text="λ")).last
+        view.scroll_into_view_if_needed()
+        title = view.locator(".gtitle")
+        assert "λ = 0.9:" in title.text_content()
+        handle = view.locator(".noUi-handle").first
+        handle.focus()
+        handle.press("ArrowRight")  # one step of 0.05
+        page.wait_for_function("(el) => el.textContent.includes('λ = 0.95')", arg=title.element_handle(),
+                               timeout=30_000)
+        view.screenshot(path=str(SHOTS / "03-lambda-slider.png"))
