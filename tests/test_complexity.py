@@ -37,3 +37,16 @@ def test_plain_and_residual_cost_the_same_and_counting_leaves_the_model_in_train
 def test_unknown_torchvision_model_is_a_clear_error():
     with pytest.raises(ValueError, match="name='resnet19'"):
         torchvision_model("resnet19")
+
+
+def test_seconds_per_step_times_a_training_pass_and_leaves_no_gradients():
+    import torch
+
+    from resnet_lab.complexity import seconds_per_step
+
+    model = resnet(8, width=4, in_channels=1)
+    images, labels = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
+    small = seconds_per_step(model, images, labels, repeats=2)
+    big = seconds_per_step(resnet(32, width=16, in_channels=1), images, labels, repeats=2)
+    assert 0 < small < big  # 4x the layers at 4x the width: clearly slower
+    assert all(p.grad is None for p in model.parameters())
