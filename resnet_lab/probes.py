@@ -38,6 +38,12 @@ def _untouched(model: nn.Module):
         model.zero_grad(set_to_none=True)
 
 
+def _on_model_device(model: nn.Module, *tensors: torch.Tensor):
+    """The tensors, moved to the device of the model's parameters (a model trained on a GPU stays there)."""
+    device = next(model.parameters()).device
+    return [t.to(device) for t in tensors]
+
+
 def _convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     """The convolutions of the main path, input to output (shortcut projections left out)."""
     return [(name, m) for name, m in model.named_modules()
@@ -57,6 +63,7 @@ def gradient_norms(model, images: torch.Tensor, labels: torch.Tensor, train_mode
 
     train_mode=True measures what SGD sees (BN uses batch statistics), as during training.
     """
+    images, labels = _on_model_device(model, images, labels)
     block_outputs: list[torch.Tensor] = []
     blocks = model.blocks()
     hooks = [b.register_forward_hook(lambda m, i, out: block_outputs.append(out)) for b in blocks]
@@ -87,6 +94,7 @@ def response_std(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
     For post-activation nets the response is the BN output before the nonlinearity (as in the paper);
     pre-activation nets have no BN after their convolutions, so there it is the convolution's output.
     """
+    (images,) = _on_model_device(model, images)
     modules = dict(model.named_modules())
     names, stds, hooks = [], [], []
     for name, conv in _convolutions(model):
@@ -123,6 +131,7 @@ def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tup
     those two lists: near 1, the net still sees which inputs resemble which; near 0, that is
     scrambled. train_mode=True uses batch statistics in BN, as during training.
     """
+    (images,) = _on_model_device(model, images)
     outputs: list[torch.Tensor] = []
     blocks = model.blocks()
     hooks = [b.register_forward_hook(lambda m, i, out: outputs.append(out)) for b in blocks]
@@ -146,6 +155,7 @@ def residual_ratio(model, images: torch.Tensor) -> tuple[list[str], list[float]]
     0 means the block is the identity; a residual net learns small corrections when the ratio
     stays well below 1. (For a plain net there is no shortcut: the ratio is against x itself.)
     """
+    (images,) = _on_model_device(model, images)
     inputs: list[torch.Tensor] = []
     blocks = model.blocks()
     hooks = [b.register_forward_pre_hook(lambda m, args: inputs.append(args[0])) for b in blocks]
