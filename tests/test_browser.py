@@ -116,7 +116,6 @@ def test_notebook_01_runs_and_the_experiment_panel_trains_overlays_and_stops(tmp
         handle = panel.locator(".widget-slider .noUi-handle").first  # the depth slider
         handle.focus()
         handle.press("End")
-        page.wait_for_function("() => true")
         assert panel.locator(".widget-readout").first.text_content().strip() == "56"  # cpu: the largest valid depth
         panel.locator("button", has_text="A: identity").click()
         panel.locator("button", has_text="Train").click()
