@@ -44,6 +44,26 @@ def _on_model_device(model: nn.Module, *tensors: torch.Tensor):
     return [t.to(device) for t in tensors]
 
 
+@contextmanager
+def _recording(modules, what: str = "output"):
+    """Inside the `with`, every forward pass appends each module's input or output to the yielded list."""
+    seen: list[torch.Tensor] = []
+    if what == "input":
+        hooks = [m.register_forward_pre_hook(lambda m, args: seen.append(args[0])) for m in modules]
+    else:
+        hooks = [m.register_forward_hook(lambda m, args, out: seen.append(out)) for m in modules]
+    try:
+        yield seen
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def _block_names(model: nn.Module) -> list[str]:
+    blocks = model.blocks()
+    return [name for name, m in model.named_modules() if any(m is b for b in blocks)]
+
+
 def _convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     """The convolutions of the main path, input to output (shortcut projections left out)."""
     return [(name, m) for name, m in model.named_modules()
@@ -64,24 +84,17 @@ def gradient_norms(model, images: torch.Tensor, labels: torch.Tensor, train_mode
     train_mode=True measures what SGD sees (BN uses batch statistics), as during training.
     """
     images, labels = _on_model_device(model, images, labels)
-    block_outputs: list[torch.Tensor] = []
-    blocks = model.blocks()
-    hooks = [b.register_forward_hook(lambda m, i, out: block_outputs.append(out)) for b in blocks]
-    with _untouched(model):
+    with _untouched(model), _recording(model.blocks()) as block_outputs:
         model.train(train_mode)
         model.zero_grad(set_to_none=True)
-        try:
-            loss = F.cross_entropy(model(images), labels)
-        finally:
-            for h in hooks:
-                h.remove()
+        loss = F.cross_entropy(model(images), labels)
         activation_grads = torch.autograd.grad(loss, block_outputs, retain_graph=True)
         loss.backward()
         convs = _convolutions(model)
         profile = GradientProfile(
             weight_names=[name for name, _ in convs],
             weight_grad=[m.weight.grad.norm().item() for _, m in convs],
-            block_names=[name for name, m in model.named_modules() if any(m is b for b in blocks)],
+            block_names=_block_names(model),
             activation_grad=[g.norm().item() for g in activation_grads],
         )
     return profile
@@ -96,22 +109,15 @@ def response_std(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
     """
     (images,) = _on_model_device(model, images)
     modules = dict(model.named_modules())
-    names, stds, hooks = [], [], []
+    names, layers = [], []
     for name, conv in _convolutions(model):
-        if conv.kernel_size != (3, 3):
-            continue
-        bn_name = re.sub(r"conv(\d+)$", r"bn\1", name)
-        layer = conv if model.preact else modules[bn_name]
-        names.append(name)
-        hooks.append(layer.register_forward_hook(lambda m, i, out: stds.append(out.float().std().item())))
-    with _untouched(model):
+        if conv.kernel_size == (3, 3):
+            names.append(name)
+            layers.append(conv if model.preact else modules[re.sub(r"conv(\d+)$", r"bn\1", name)])
+    with _untouched(model), _recording(layers) as responses:
         model.eval()
-        try:
-            model(images)
-        finally:
-            for h in hooks:
-                h.remove()
-    return names, stds
+        model(images)
+    return names, [r.float().std().item() for r in responses]
 
 
 def _pairwise_similarity(features: torch.Tensor) -> torch.Tensor:
@@ -132,20 +138,12 @@ def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tup
     scrambled. train_mode=True uses batch statistics in BN, as during training.
     """
     (images,) = _on_model_device(model, images)
-    outputs: list[torch.Tensor] = []
-    blocks = model.blocks()
-    hooks = [b.register_forward_hook(lambda m, i, out: outputs.append(out)) for b in blocks]
-    with _untouched(model):
+    with _untouched(model), _recording(model.blocks()) as outputs:
         model.train(train_mode)
-        try:
-            model(images)
-        finally:
-            for h in hooks:
-                h.remove()
+        model(images)
     inputs = _pairwise_similarity(images)
     kept = [torch.corrcoef(torch.stack([inputs, _pairwise_similarity(out)]))[0, 1].item() for out in outputs]
-    names = [name for name, m in model.named_modules() if any(m is b for b in blocks)]
-    return names, kept
+    return _block_names(model), kept
 
 
 @torch.no_grad()
@@ -156,22 +154,16 @@ def residual_ratio(model, images: torch.Tensor) -> tuple[list[str], list[float]]
     stays well below 1. (For a plain net there is no shortcut: the ratio is against x itself.)
     """
     (images,) = _on_model_device(model, images)
-    inputs: list[torch.Tensor] = []
     blocks = model.blocks()
-    hooks = [b.register_forward_pre_hook(lambda m, args: inputs.append(args[0])) for b in blocks]
     with _untouched(model):
         model.eval()
-        try:
+        with _recording(blocks, "input") as inputs:
             model(images)
-        finally:
-            for h in hooks:
-                h.remove()
         ratios = []
         for block, x in zip(blocks, inputs):
             skip = block.shortcut(x) if block.shortcut is not None else x
             ratios.append((block.branch(x).norm() / skip.norm()).item())
-    names = [name for name, m in model.named_modules() if any(m is b for b in blocks)]
-    return names, ratios
+    return _block_names(model), ratios
 
 
 @contextmanager

@@ -34,12 +34,6 @@ IMAGENET_MACS = Table(f"{HE_2015}, Table 1 and Fig. 3", {
     "resnet152": 11.3e9, "vgg19": 19.6e9, "vgg16": 15.3e9, "plain34": 3.6e9,
 })
 
-IMAGENET_BLOCKS = Table(f"{HE_2015}, Table 1", {
-    "resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)),
-    "resnet50": ("bottleneck", (3, 4, 6, 3)), "resnet101": ("bottleneck", (3, 4, 23, 3)),
-    "resnet152": ("bottleneck", (3, 8, 36, 3)),
-})
-
 # Top-1 error (%), 10-crop, ImageNet validation; option A shortcuts.
 IMAGENET_TOP1_PLAIN_VS_RESNET = Table(f"{HE_2015}, Table 2", {
     "plain18": 27.94, "resnet18": 27.88, "plain34": 28.54, "resnet34": 25.03,
@@ -88,5 +82,3 @@ IMAGENET_WRN = Table(f"{WRN_2016}, Table 8", {
     "resnet152": (60.2e6, 22.16), "wide_resnet50_2": (68.9e6, 21.9),
 })
 
-# Forward+backward speed, Titan X, batch 32 (WRN paper, Fig. 4), relative to ResNet-1001.
-WRN_SPEEDUP_OVER_RESNET1001 = Table(f"{WRN_2016}, Fig. 4", {(40, 4): 8.0, (28, 10): 1.6})
