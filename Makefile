@@ -21,14 +21,7 @@ install: $(VENV)/.installed graphviz
 
 # The browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium (for the browser tests) with apt-get"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "WARNING: could not install Chromium; the browser tests will be skipped."; \
-	else \
-		echo "NOTE: Chromium is not installed, so the browser tests will be skipped."; \
-	fi
+	@bash tools/ensure_system_package.sh chromium chromium "the browser tests will be skipped."
 
 # Re-runs only when pyproject.toml or this file changed since the last successful install.
 $(VENV)/.installed: pyproject.toml Makefile
@@ -40,15 +33,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 # torchviz needs Graphviz's `dot` program to draw graphs; the course still runs without it.
 graphviz:
-	@if command -v dot >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Graphviz (for torchviz graphs) with apt-get"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-		|| echo "WARNING: could not install Graphviz; graphs will show a text fallback."; \
-	else \
-		echo "NOTE: Graphviz's 'dot' is not installed, so torchviz graphs show a text fallback."; \
-		echo "      Install it with: sudo apt-get install graphviz | brew install graphviz | conda install graphviz"; \
-	fi
+	@bash tools/ensure_system_package.sh dot graphviz "torchviz graphs will show a text fallback."
 
 lab: install
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
