@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,19 +32,43 @@ def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
                        num_classes=data.num_classes, **kwargs)
 
 
+def checkpoint_path(model: torch.nn.Module, data: Dataset, label: str, fit_options: dict,
+                    folder: str | Path = "checkpoints") -> Path:
+    """Where a run is checkpointed: named by its label, keyed by everything that changes the run.
+
+    The key hashes the model's layers and initial weights (so depth, width, zero-init, seed...),
+    the dataset and every `fit` argument (steps, lr, batch size...): change any of them and the run
+    gets a new file, so a rerun never resumes a stale run with other settings.
+    """
+    key = hashlib.sha256()
+    key.update(repr(model).encode())
+    key.update(repr(sorted((name, getattr(m, "skip_scale", None)) for name, m in model.named_modules())).encode())
+    for tensor in model.state_dict().values():
+        key.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    key.update(repr((data.name, len(data.train_labels), len(data.test_labels))).encode())
+    settings = {k: v for k, v in fit_options.items() if k not in ("callbacks", "progress", "label")}
+    key.update(repr(sorted(settings.items())).encode())
+    name = f"{data.name}-{label or 'run'}-{key.hexdigest()[:12]}.pt".replace(" ", "_").replace("/", "_")
+    return Path(folder) / name
+
+
 def train_model(model: torch.nn.Module, data: Dataset, profile: Profile, label: str = "", callbacks=(),
-                progress: bool = False, checkpoint_dir: str | Path = "checkpoints", **fit_kwargs) -> History:
+                progress: bool = False, checkpoint: bool | None = None, **fit_kwargs) -> History:
     """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it.
 
-    Profiles that checkpoint (gpu) save each labelled run to `checkpoint_dir`, and rerunning the
-    same cell resumes from there: a Colab disconnect costs minutes, not the run.
+    checkpoint: None follows the profile (gpu checkpoints every `checkpoint_every` steps to
+    `profile.checkpoint_dir`, so rerunning the cell after a Colab disconnect resumes the run);
+    True or False chooses explicitly.
     """
     options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
                    compile=profile.compile, callbacks=callbacks, progress=progress, label=label)
     options.update(fit_kwargs)
-    if profile.checkpoint_every and label and "checkpoint" not in fit_kwargs:
-        name = f"{data.name}-{label}-seed{options.get('seed', 0)}-{options['steps']}steps.pt".replace(" ", "_")
-        options.update(checkpoint=Path(checkpoint_dir) / name, checkpoint_every=profile.checkpoint_every)
+    if checkpoint is None:
+        checkpoint = profile.checkpoint_every > 0
+    if checkpoint:
+        every = profile.checkpoint_every or max(1, options["steps"] // 10)
+        path = checkpoint_path(model, data, label, options, profile.checkpoint_dir)
+        options.update(checkpoint=path, checkpoint_every=every)
     return fit(model, data, **options)
 
 

@@ -10,12 +10,14 @@ otherwise `gpu` when CUDA is available and `cpu` when it is not. Notebooks read 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 import torch
 
 ENV_VAR = "RESNET_LAB_PROFILE"
+STEPS_ENV_VAR = "RESNET_LAB_STEPS"  # a rehearsal: the chosen profile with fewer steps per run
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Profile:
     checkpoint_every: int  # steps between checkpoints (0 = none)
     compile: bool  # torch.compile: pays off only for long runs
     time_budget: float  # seconds of training per net, for same-wall-clock comparisons
+    strict_claims: bool = True  # a notebook's claim check raises (smoke, cpu) or reports what it saw (gpu)
+    checkpoint_dir: str = "checkpoints"  # course.start() points it at Google Drive on request
 
 
 PROFILES = {
@@ -42,20 +46,39 @@ PROFILES = {
     "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
                    deep_depth=56, max_depth=56, seeds=1, eval_every=50, checkpoint_every=0,
                    compile=False, time_budget=15.0),
-    "gpu": Profile("gpu", "cifar10", steps=16_000, batch_size=128, width=16, shallow_depth=20,
+    "gpu": Profile("gpu", "cifar10", steps=8_000, batch_size=128, width=16, shallow_depth=20,
                    deep_depth=56, max_depth=110, seeds=1, eval_every=1_000, checkpoint_every=1_000,
-                   compile=True, time_budget=300.0),
+                   compile=True, time_budget=150.0, strict_claims=False),
 }
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile called `name`; if None, from $RESNET_LAB_PROFILE, else gpu/cpu by hardware."""
+    """The profile called `name`; if None, from $RESNET_LAB_PROFILE, else gpu/cpu by hardware.
+
+    $RESNET_LAB_STEPS shortens every run of the chosen profile (evaluation, checkpoints and time
+    budgets scale with it): the tests rehearse the gpu profile's code path this way on a CPU.
+    """
     source = "name"
     if name is None:
         name = os.environ.get(ENV_VAR) or None
         source = ENV_VAR
     if name is None:
-        return PROFILES["gpu" if torch.cuda.is_available() else "cpu"]
+        name = "gpu" if torch.cuda.is_available() else "cpu"
     if name not in PROFILES:
         raise ValueError(f"{source}={name!r} is not a profile: use one of {', '.join(PROFILES)}")
-    return PROFILES[name]
+    profile = PROFILES[name]
+    steps = os.environ.get(STEPS_ENV_VAR)
+    if steps:
+        if not steps.isdigit() or int(steps) < 1:
+            raise ValueError(f"{STEPS_ENV_VAR}={steps!r} is not valid: it must be a positive integer")
+        profile = scaled(profile, int(steps))
+    return profile
+
+
+def scaled(profile: Profile, steps: int) -> Profile:
+    """`profile` with `steps` steps per run; evaluation, checkpoints and time budget shrink alike."""
+    factor = steps / profile.steps
+    return dataclasses.replace(
+        profile, steps=steps, eval_every=max(1, round(profile.eval_every * factor)) if profile.eval_every else 0,
+        checkpoint_every=max(1, round(profile.checkpoint_every * factor)) if profile.checkpoint_every else 0,
+        time_budget=profile.time_budget * factor)

@@ -37,17 +37,20 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
-    """The mixed-precision dtype for `device`, or None for full float32.
+    """The mixed-precision dtype for `device`, or None for full float32 (amp=False).
 
-    amp=None means "on where it pays": CUDA only. bfloat16 needs no loss scaling, so it is used
-    wherever the hardware has it (CUDA since Ampere, and any CPU); older GPUs get float16.
+    amp=None means "on where it pays": CUDA only. On CUDA, bfloat16 (no loss scaling needed) only
+    where the GPU computes it natively, compute capability 8.0 and up (A100, L4, H100); older GPUs
+    such as Colab's T4 (7.5) get float16 with loss scaling. (torch.cuda.is_bf16_supported() says
+    True on a T4 too, through slow emulation, so it is not asked.) On a CPU, amp=True is bfloat16.
     """
     if amp is None:
         amp = device.type == "cuda"
     if not amp:
         return None
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        major, _ = torch.cuda.get_device_capability(device)
+        return torch.bfloat16 if major >= 8 else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
     warnings.warn(f"mixed precision is not used on {device.type}; training in float32")

@@ -1,9 +1,14 @@
 """Where learners open the course: Binder (repo2docker), conda, and Colab's set-up cell."""
+import re
 import shutil
 import subprocess
 import sys
-import tomllib
 import types
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 from pathlib import Path
 
 import nbformat
@@ -32,6 +37,8 @@ def test_binder_installs_graphviz_cpu_torch_and_the_package(dockerfile):
     requirements = (ROOT / "binder/requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements  # not the CUDA build
     assert "-e .[lab]" in requirements
+    tested = re.search(r'^TORCH \?= (.+)$', (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    assert [line for line in requirements.splitlines() if line.startswith("torch")] == tested  # pinned, not drifting
     # the local install must run after the repository is copied in
     assert dockerfile.index("COPY --chown=0:0 src/ ${REPO_DIR}/") < dockerfile.index('-r "binder/requirements.txt"')
     assert "postBuild" in dockerfile and "default_url = '/lab'" in (ROOT / "binder/postBuild").read_text()
@@ -43,11 +50,12 @@ def _name(requirement: str) -> str:
     return requirement.strip().lower()
 
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]}
-    for extra in ("lab", "test"):
-        wanted |= {_name(r) for r in project["optional-dependencies"][extra] if not r.startswith("resnet-lab")}
+def project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_environment_yml_lists_what_a_learner_needs_and_no_test_tools():
+    wanted = {_name(r) for r in project()["dependencies"] + project()["optional-dependencies"]["lab"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_to_pip = {"pytorch": "torch", "python-graphviz": "graphviz"}
     listed = set()
@@ -57,6 +65,41 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
         elif _name(dep) not in ("python", "pip", "graphviz") or dep.startswith("python-graphviz"):
             listed.add(conda_to_pip.get(_name(dep), _name(dep)))
     assert listed == wanted
+    assert not listed & {"pytest", "nbval", "playwright", "jupyter-repo2docker", "kaleido"}
+
+
+def test_learner_installs_leave_the_test_stack_out():
+    lab = project()["optional-dependencies"]["lab"]
+    assert {_name(r) for r in lab} == {"jupyterlab", "ipykernel"}
+    makefile = (ROOT / "Makefile").read_text()
+    lab_recipe = makefile[makefile.index("$(VENV)/.installed-lab:"):makefile.index("$(VENV)/.installed-test:")]
+    assert '-e ".[lab]"' in lab_recipe and ".[test]" not in lab_recipe
+    assert re.search(r"^lab: install$", makefile, re.M)
+
+
+def colab_versions() -> dict[str, str]:
+    lines = (ROOT / "tests/colab-constraints.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_every_dependency_range_admits_what_colab_preinstalls():
+    """Installing resnet-lab on Colab must change none of Colab's packages (else Colab asks for a restart)."""
+    from packaging.requirements import Requirement
+
+    colab = colab_versions()
+    for name in ("torch", "torchvision", "ipywidgets", "plotly", "numpy"):
+        assert name in colab
+    for line in project()["dependencies"]:
+        requirement = Requirement(line)
+        if requirement.name in colab:
+            assert requirement.specifier.contains(colab[requirement.name]), (line, colab[requirement.name])
+
+
+def test_the_install_on_colab_would_have_failed_before_the_ranges_were_fixed():
+    # The check above can fail: ipywidgets>=8.0 (the old range) does not admit Colab's 7.7.1.
+    from packaging.specifiers import SpecifierSet
+
+    assert not SpecifierSet(">=8.0").contains(colab_versions()["ipywidgets"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -64,11 +107,8 @@ def test_colab_branch_of_the_set_up_cell(path, monkeypatch, capsys):
     """Run the set-up cell as Colab would: a `google.colab` module exists; %pip is recorded, not run."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    enabled = []
-    colab = types.ModuleType("google.colab")
-    colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: enabled.append(True))
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
-    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setenv("RESNET_LAB_PROFILE", "smoke")
     shell = InteractiveShell.instance()
     pip_lines = []
@@ -77,8 +117,62 @@ def test_colab_branch_of_the_set_up_cell(path, monkeypatch, capsys):
     result = shell.run_cell(setup)
     assert result.success, result.error_in_exec
     assert pip_lines == ['install --quiet "resnet-lab @ git+https://github.com/resnet-lab/resnet-lab"']
-    assert enabled == [True]
-    assert "profile: smoke" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "profile: smoke" in out
+    assert "Colab gave this notebook no GPU" in out  # this machine has none: the learner is told so
+    assert "SAVE_TO_DRIVE = False" in setup and "save_to_drive=SAVE_TO_DRIVE" in setup
+
+
+def test_colab_drive_opt_in_mounts_drive_and_checkpoints_there(monkeypatch, capsys):
+    from resnet_lab import course
+
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    profile, _ = course.start("smoke", save_to_drive=True)
+    assert mounted == ["/content/drive"] and profile.checkpoint_dir == course.DRIVE_CHECKPOINTS
+    profile, _ = course.start("smoke")
+    assert profile.checkpoint_dir == "checkpoints"  # opt-in only
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_colab_badge_opens_a_gpu_runtime(path):
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata["accelerator"] == "GPU" and metadata["colab"]["gpuType"] == "T4"
+
+
+def test_torch_installer_asks_for_cpu_wheels_only_where_no_gpu_can_use_cuda():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from install_torch import cpu_requirements, wants_cpu_wheels
+    finally:
+        sys.path.pop(0)
+    assert wants_cpu_wheels("Linux", has_nvidia_gpu=False)
+    assert not wants_cpu_wheels("Linux", has_nvidia_gpu=True)
+    assert not wants_cpu_wheels("Darwin", has_nvidia_gpu=False)  # PyPI's macOS wheels are CPU builds already
+    assert wants_cpu_wheels("Linux", True, variant="cpu") and not wants_cpu_wheels("Linux", False, variant="cuda")
+    with pytest.raises(ValueError, match="TORCH_VARIANT='rocm'"):
+        wants_cpu_wheels("Linux", False, variant="rocm")
+    assert cpu_requirements(["torch==2.14.1", "torchvision==0.29.1", "torch>=2.3"]) == [
+        "torch==2.14.1+cpu", "torchvision==0.29.1+cpu", "torch>=2.3"]
+
+
+def test_torch_installer_falls_back_in_one_line_when_the_cpu_index_fails(monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import install_torch
+    finally:
+        sys.path.pop(0)
+    calls = []
+    monkeypatch.setattr(install_torch, "pip", lambda *args: calls.append(args) or (1 if "--index-url" in args else 0))
+    monkeypatch.setattr(install_torch.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(install_torch.shutil, "which", lambda name: None)
+    monkeypatch.delenv("TORCH_VARIANT", raising=False)
+    assert install_torch.main(["torch==2.14.1"]) == 0
+    assert calls[0][-1] == "torch==2.14.1+cpu" and calls[1] == ("torch==2.14.1",)
+    assert capsys.readouterr().out.count("\n") == 1
 
 
 def test_badges_point_at_the_notebook_they_sit_in():

@@ -15,7 +15,7 @@ def test_labels_read_like_the_paper():
 
 
 def tiny_profile(**changes):
-    return dataclasses.replace(get_profile("smoke"), steps=4, batch_size=32, width=2, **changes)
+    return dataclasses.replace(get_profile("smoke"), **{"steps": 4, "batch_size": 32, "width": 2, **changes})
 
 
 def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
@@ -24,19 +24,37 @@ def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
     histories = compare([(8, None), (8, "A")], data, tiny_profile(), plot=plot)
     assert list(histories) == ["plain-8", "res-8"]
     assert all(len(h.steps) == 4 for h in histories.values())
-    assert [t.name for t in plot.figure.data] == ["plain-8", "res-8"]
+    assert list(plot.runs) == ["plain-8", "res-8"] and plot.runs["res-8"][0] is histories["res-8"]
     table = results_table(histories).splitlines()
     assert table[0].split() == ["model", "train", "loss", "train", "error", "test", "error"]
     assert table[1].startswith("plain-8") and table[2].endswith("%")
 
 
-def test_checkpointing_profiles_resume_from_their_checkpoint(tmp_path, capsys):
+def test_a_rerun_resumes_an_interrupted_run_and_ends_where_an_uninterrupted_one_does(tmp_path, capsys):
     data = make_synthetic(n_train=64, num_classes=4)
-    profile = tiny_profile(checkpoint_every=2)
-    first = train_net(8, "A", data, profile, checkpoint_dir=tmp_path)
-    again = train_net(8, "A", data, profile, checkpoint_dir=tmp_path)  # e.g. after a Colab disconnect
+    profile = tiny_profile(steps=6, checkpoint_every=2, checkpoint_dir=str(tmp_path))
+    whole = train_net(8, "A", data, profile, checkpoint=False)
+    assert not list(tmp_path.glob("*.pt"))  # checkpoint=False writes nothing
+    cut = train_net(8, "A", data, profile, callbacks=[lambda h: len(h.steps) == 3])  # e.g. a Colab disconnect
+    assert len(cut.steps) == 3
+    again = train_net(8, "A", data, profile)
     assert "Resuming res-8" in capsys.readouterr().out
-    assert again.loss == first.loss and len(list(tmp_path.glob("*.pt"))) == 1
+    assert again.loss == whole.loss and len(list(tmp_path.glob("*.pt"))) == 1
+
+
+def test_a_changed_setting_never_resumes_a_stale_checkpoint(tmp_path, capsys):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile(checkpoint_every=2, checkpoint_dir=str(tmp_path))
+    train_net(8, "A", data, profile)
+    for changed in (dict(lr=0.05), dict(zero_init_residual=True), dict(seed=1), dict(batch_size=16)):
+        fit_args = {k: v for k, v in changed.items() if k not in ("zero_init_residual", "seed")}
+        if "zero_init_residual" in changed:
+            from resnet_lab.experiments import build_net, train_model
+            train_model(build_net(8, "A", data, profile, zero_init_residual=True), data, profile, "res-8")
+        else:
+            train_net(8, "A", data, profile, seed=changed.get("seed", 0), **fit_args)
+        assert "Resuming" not in capsys.readouterr().out, changed
+    assert len(list(tmp_path.glob("res-8*.pt"))) == 0 and len(list(tmp_path.glob("synthetic-res-8-*.pt"))) == 5
 
 
 def test_start_prints_device_profile_and_dataset(capsys, monkeypatch):

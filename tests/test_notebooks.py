@@ -34,7 +34,7 @@ def test_notebook_opens_with_goals_badges_and_the_set_up_cell(path):
     assert title.source.startswith("# ") and "You will learn" in title.source
     assert f"colab.research.google.com/github/" in title.source and f"notebooks/{path.name}" in title.source
     assert f"mybinder.org/v2/gh/" in title.source and f"urlpath=lab/tree/notebooks/{path.name}" in title.source
-    assert "google.colab" in setup.source and "enable_custom_widget_manager" in setup.source
+    assert "google.colab" in setup.source and "%pip install" in setup.source
     assert "start()" in setup.source
     assert re.match(r"device: \S+ · profile: cpu ", setup.outputs[0].text), "outputs must come from the cpu profile"
 

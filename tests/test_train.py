@@ -169,13 +169,24 @@ def test_device_selection_prefers_cuda_then_mps_then_cpu(monkeypatch):
     assert pick_device() == torch.device("cuda")
 
 
-def test_autocast_dtype_choice(monkeypatch):
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+@pytest.mark.parametrize("capability,expected", [
+    ((7, 5), torch.float16),  # Colab's T4: bf16 only through slow emulation, so float16 + loss scaling
+    ((7, 0), torch.float16),  # V100
+    ((8, 0), torch.bfloat16),  # A100: native bf16
+    ((8, 9), torch.bfloat16),  # L4
+    ((9, 0), torch.bfloat16),  # H100
+])
+def test_autocast_uses_bfloat16_only_on_gpus_that_have_it_natively(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what a T4 answers too
+    cuda = torch.device("cuda")
+    assert autocast_dtype(cuda, None) == expected and autocast_dtype(cuda, True) == expected
+    assert autocast_dtype(cuda, False) is None  # float32 on request
+
+
+def test_autocast_on_cpu_only_on_request():
+    cpu = torch.device("cpu")
     assert autocast_dtype(cpu, None) is None and autocast_dtype(cpu, True) == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    assert autocast_dtype(cuda, None) == torch.bfloat16 and autocast_dtype(cuda, False) is None
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert autocast_dtype(cuda, None) == torch.float16  # pre-Ampere GPUs, e.g. Colab's T4
 
 
 @pytest.mark.parametrize("kwargs,message", [

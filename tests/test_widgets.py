@@ -1,6 +1,9 @@
+"""The live plot, the experiment panel and slider plots, driven from Python as a frontend would."""
 import dataclasses
-import time
+import threading
 
+import ipywidgets
+import plotly.graph_objects as go
 import pytest
 import torch
 
@@ -9,7 +12,9 @@ from resnet_lab.data import make_synthetic
 from resnet_lab.models import plain_net, resnet, valid_depths
 from resnet_lab.profiles import get_profile
 from resnet_lab.train import fit
-from resnet_lab.widgets import ExperimentPanel, LivePlot
+from resnet_lab.widgets import ExperimentPanel, LivePlot, SliderPlot
+
+PNG = b"\x89PNG"
 
 
 @pytest.fixture(scope="module")
@@ -17,46 +22,76 @@ def data():
     return make_synthetic(n_train=128, num_classes=4)
 
 
-def test_live_plot_gets_one_trace_per_run_with_every_step(data):
+class Handle:
+    """Stands in for IPython's DisplayHandle: records what each update shows."""
+
+    def __init__(self):
+        self.shown = []
+
+    def update(self, obj, raw=False):
+        self.shown.append(obj)
+
+
+def test_live_plot_keeps_one_curve_per_run_with_every_step(data):
     plot = LivePlot(min_interval=0.0)
     for make, label in [(plain_net, "plain-8"), (resnet, "res-8")]:
         torch.manual_seed(0)
         history = fit(make(8, width=2, in_channels=1, num_classes=4), data, steps=6, batch_size=32,
                       progress=False, callbacks=[plot.callback(label)])
-    assert [t.name for t in plot.figure.data] == ["plain-8", "res-8"]
-    assert list(plot.figure.data[1].x) == history.steps
-    assert list(plot.figure.data[1].y) == history.loss
     plot.add(history, "reference")
-    assert plot.figure.data[2].line.dash == "dot"
+    figure = plot.figure()
+    assert [t.name for t in figure.data] == ["plain-8", "res-8", "reference"]
+    assert list(figure.data[1].x) == history.steps and list(figure.data[1].y) == history.loss
+    assert figure.data[2].line.dash == "dot" and figure.data[1].line.dash is None
+    assert figure.layout.showlegend is True  # a legend even with one curve
+    assert figure.layout.yaxis.exponentformat == "power"  # 10^-4 on log axes, not "100μ"
     plot.clear()
-    assert len(plot.figure.data) == 0
+    assert plot.figure().data == ()
 
 
 def test_live_plot_throttles_but_always_draws_the_end(data):
     plot = LivePlot(min_interval=3600)
-    update = plot.callback("run")
-    drawn = []
-    plot.figure.data[0].on_change(lambda trace, x: drawn.append(len(x)), "x")
+    plot._handle = handle = Handle()
     fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=5, batch_size=32, progress=False,
-        callbacks=[update])
-    assert drawn == [1, 5]  # the first step, then only the final redraw
-
-
-def test_live_plot_freezes_into_a_static_copy(data, monkeypatch):
-    shown = []
-    monkeypatch.setattr(widgets, "display", lambda obj, **kw: shown.append(obj))
-    plot = LivePlot()
-    fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=3, batch_size=32, progress=False,
         callbacks=[plot.callback("run")])
+    assert len(handle.shown) == 2  # the first step, then only the final redraw
+    assert all(frame["image/png"].startswith(PNG) for frame in handle.shown)
+
+
+def test_live_plot_freezes_into_the_interactive_figure(data, monkeypatch):
+    import plotly.io
+
+    monkeypatch.setattr(plotly.io.renderers, "default", "plotly_mimetype")  # what a Jupyter kernel picks
+    plot = LivePlot()
+    plot._handle = handle = Handle()
+    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=3, batch_size=32, progress=False,
+                  callbacks=[plot.callback("run")])
     plot.freeze()
-    bundle = shown[-1]  # not shown before show(): displayed as a new output
-    static = bundle["application/vnd.plotly.v1+json"]["data"][0]
-    assert static["name"] == "run" and list(static["y"]) == list(plot.figure.data[0].y)
+    final = handle.shown[-1]  # the frames' output now holds the interactive figure, not a second copy
+    assert list(final["application/vnd.plotly.v1+json"]["data"][0]["y"]) == history.loss
+
+
+def test_live_plot_frames_differ_as_training_goes_on(data):
+    plot = LivePlot(steps=10)
+    empty = plot.png()
+    update = plot.callback("run")
+    fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=4, batch_size=32, progress=False,
+        callbacks=[update])
+    assert empty.startswith(PNG) and plot.png() != empty
 
 
 def test_live_plot_rejects_an_unknown_metric():
     with pytest.raises(ValueError, match="metric='error'"):
         LivePlot(metric="error")
+
+
+def test_live_plot_can_use_training_seconds_on_the_x_axis(data):
+    plot = LivePlot(x="elapsed")
+    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=4, batch_size=32, progress=False,
+                  callbacks=[plot.callback("run")])
+    assert list(plot.figure().data[0].x) == history.elapsed
+    with pytest.raises(ValueError, match="x='time'"):
+        LivePlot(x="time")
 
 
 def quick_profile(steps):
@@ -66,56 +101,110 @@ def quick_profile(steps):
 def test_panel_depth_slider_offers_exactly_the_valid_depths(data):
     panel = ExperimentPanel(data, quick_profile(5), max_depth=56)
     assert list(panel.depth.options) == valid_depths("basic", 56) == [8, 14, 20, 26, 32, 38, 44, 50, 56]
-    assert [value for _, value in panel.shortcut.options] == [None, "A", "B"]
+    values = [value for _, value in panel.shortcut.options]
+    assert values == ["plain", "A", "B"] and None not in values  # ipywidgets highlights only real values
+    assert panel.shortcut.value == "plain"
+
+
+def test_panel_says_which_depths_are_valid(data):
+    panel = ExperimentPanel(data, quick_profile(5))
+    with pytest.raises(ValueError, match=r"depth=21 is not offered here: choose one of \[8, 14, 20\]"):
+        panel.depth.value = 21
+    with pytest.raises(ValueError, match="max_depth=3 is not valid: it must be an integer >= 8"):
+        ExperimentPanel(data, quick_profile(5), max_depth=3)
+    with pytest.raises(ValueError, match="seed=-1"):
+        ExperimentPanel(data, quick_profile(5), seed=-1)
+
+
+def test_panel_empty_plot_has_meaningful_fixed_axes(data):
+    panel = ExperimentPanel(data, quick_profile(300))
+    assert panel.plot.steps == 300 and bytes(panel.image.value).startswith(PNG)
 
 
 def test_panel_train_twice_starts_one_run_and_runs_overlay(data):
     panel = ExperimentPanel(data, quick_profile(40))
-    panel.depth.value, panel.shortcut.value = 8, None
+    panel.depth.value, panel.shortcut.value = 8, "plain"
     assert panel.train() is True
     assert panel.train() is False  # a second press while training does nothing
     assert panel.train_button.disabled and not panel.stop_button.disabled
     panel.wait(60)
-    assert list(panel.runs) == ["plain-8"] and len(panel.plot.figure.data) == 1
-    assert panel.runs["plain-8"].stop_reason == "finished" and "finished after 40 steps" in panel.status.value
-    assert not panel.train_button.disabled and panel.stop_button.disabled
+    assert list(panel.runs) == ["plain-8 seed 0"] and list(panel.plot.runs) == ["plain-8 seed 0"]
+    assert panel.runs["plain-8 seed 0"].stop_reason == "finished" and "finished after 40 steps" in panel.status.value
+    assert not panel.train_button.disabled and panel.stop_button.disabled and not panel.running
     panel.shortcut.value = "A"
     panel.train()
     panel.wait(60)
-    panel.train()  # the same settings again: a second curve, named apart
+    panel.train()  # the same settings again: the same curve, named apart
     panel.wait(60)
-    assert [t.name for t in panel.plot.figure.data] == ["plain-8", "res-8", "res-8 #2"]
+    assert list(panel.plot.runs) == ["plain-8 seed 0", "res-8 seed 0", "res-8 seed 0 #2"]
+    assert panel.runs["res-8 seed 0"].loss == panel.runs["res-8 seed 0 #2"].loss  # why the panel offers a seed
+    panel.seed.value = 1
+    panel.train()
+    panel.wait(60)
+    assert panel.runs["res-8 seed 1"].loss != panel.runs["res-8 seed 0"].loss
     panel.clear()
-    assert panel.runs == {} and len(panel.plot.figure.data) == 0
+    assert panel.runs == {} and panel.plot.runs == {}
+
+
+def test_panel_worker_thread_never_touches_a_widget(data, monkeypatch):
+    """Colab drops widget messages sent from other threads (colabtools#3373): the worker must send none."""
+    senders = []
+    original = ipywidgets.Widget.send_state
+
+    def record(self, key=None):
+        senders.append(threading.current_thread() is threading.main_thread())
+        return original(self, key)
+
+    monkeypatch.setattr(ipywidgets.Widget, "send_state", record)
+    monkeypatch.setattr(ipywidgets.Widget, "_should_send_property", lambda self, key, value: True)
+    panel = ExperimentPanel(data, quick_profile(30))
+    panel.train()
+    panel._thread.join(60)  # the run ends in the worker: no widget changes yet
+    worker_done = len(senders)
+    panel.refresh()  # the next Play tick, on the main thread, shows the end
+    assert senders and all(senders), "a widget was updated from the worker thread"
+    assert len(senders) > worker_done and "finished after 30 steps" in panel.status.value
+
+
+def test_panel_refresh_shows_the_step_while_training(data):
+    panel = ExperimentPanel(data, quick_profile(100_000))
+    panel.depth.value = 8
+    panel.train()
+    while panel._history is None or not panel._history.steps:
+        panel._thread.join(0.05)
+    panel.refresh()
+    assert "Training plain-8 seed 0: step" in panel.status.value and "of 100000" in panel.status.value
+    panel.stop()
+    panel.wait(30)
 
 
 def test_panel_stop_ends_the_run_and_keeps_its_curve(data):
     panel = ExperimentPanel(data, quick_profile(100_000))
     panel.depth.value = 8
     panel.train()
-    deadline = time.monotonic() + 30
-    while not panel.plot.figure.data[0].x and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while panel._history is None or not panel._history.steps:
+        panel._thread.join(0.05)
     panel.clear()  # refused while training
-    assert len(panel.plot.figure.data) == 1
-    panel.stop()
+    assert list(panel.plot.runs) == ["plain-8 seed 0"] and "Stop the current run" in panel.status.value
+    panel.stop_button.click()
     panel.wait(30)
     assert not panel.running
-    history = panel.runs["plain-8"]
+    history = panel.runs["plain-8 seed 0"]
     assert history.stop_reason == "stopped by callback" and 0 < len(history.steps) < 100_000
-    assert list(panel.plot.figure.data[0].x) == history.steps
+    assert list(panel.plot.figure().data[0].x) == history.steps
     assert "stopped after" in panel.status.value
 
 
-def test_panel_reports_a_failed_run_and_stays_usable(data, monkeypatch):
+def test_panel_reports_a_failed_run_with_its_traceback_and_stays_usable(data, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(widgets, "train_net", broken)
+    monkeypatch.setattr(widgets, "train_model", broken)
     panel = ExperimentPanel(data, quick_profile(5))
     panel.train()
     panel.wait(10)
     assert "failed: RuntimeError: out of memory" in panel.status.value
+    assert "<summary>traceback</summary>" in panel.status.value and "in broken" in panel.status.value
     assert not panel.train_button.disabled and not panel.running
 
 
@@ -124,15 +213,19 @@ def test_panel_buttons_drive_it_like_clicks(data):
     panel.depth.value = 8
     panel.train_button.click()
     panel.wait(30)
-    assert "plain-8" in panel.runs
+    assert "plain-8 seed 0" in panel.runs
 
 
-def test_slider_plot_redraws_in_place_and_survives_a_failing_value():
-    import ipywidgets
-    import plotly.graph_objects as go
+def test_panel_play_ticks_drive_refresh(data):
+    panel = ExperimentPanel(data, quick_profile(5))
+    panel.train()
+    assert panel.ticker.playing  # the browser now ticks
+    panel._thread.join(30)
+    panel.ticker.value += 1  # what the browser's Play widget sends every TICK_MS
+    assert not panel.running and "finished after 5 steps" in panel.status.value
 
-    from resnet_lab.widgets import SliderPlot
 
+def test_slider_plot_redraws_and_survives_a_failing_value():
     def draw(n):
         if n == 3:
             raise ValueError("no good")
@@ -149,21 +242,7 @@ def test_slider_plot_redraws_in_place_and_survives_a_failing_value():
     assert list(view.figure.data[0].y) == [0] and view.message.value == ""
 
 
-def test_live_plot_can_use_training_seconds_on_the_x_axis(data):
-    plot = LivePlot(x="elapsed")
-    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=4, batch_size=32, progress=False,
-                  callbacks=[plot.callback("run")])
-    assert list(plot.figure.data[0].x) == history.elapsed
-    with pytest.raises(ValueError, match="x='time'"):
-        LivePlot(x="time")
-
-
 def test_slider_plot_with_two_sliders_passes_both_values():
-    import ipywidgets
-    import plotly.graph_objects as go
-
-    from resnet_lab.widgets import SliderPlot
-
     a, b = ipywidgets.IntSlider(value=1, description="a"), ipywidgets.IntSlider(value=2, description="b")
     view = SliderPlot([a, b], lambda x, y: go.Figure(go.Bar(y=[x, y])))
     b.value = 5

@@ -3,8 +3,12 @@
     python tools/regenerate_notebooks.py [--profile cpu] [--timeout 600] [notebooks/01_*.ipynb ...]
 
 Runs on the `cpu` profile unless told otherwise, so the committed outputs are what a learner
-without a GPU sees. Widget state is stripped from the saved metadata: it is large, it changes on
-every run, and the outputs that matter (plots, tables, numbers) are stored in the cells.
+without a GPU sees. Every figure is saved with a PNG beside it (RESNET_LAB_STATIC_FIGURES=1: kaleido
+draws plotly figures with the machine's Chromium), so GitHub and nbviewer show it too.
+
+Widget state is stripped from the saved metadata: it is large and changes on every run. Without it
+a saved widget view can draw nothing, so each widget output keeps only its PNG and text: what
+JupyterLab shows until the cell is run again, and what static viewers show.
 """
 import argparse
 import os
@@ -16,6 +20,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
 
 def regenerate(path: Path, timeout: int) -> float:
     notebook = nbformat.read(path, as_version=4)
@@ -25,6 +31,11 @@ def regenerate(path: Path, timeout: int) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET in data and "image/png" in data:
+                del data[WIDGET]
     nbformat.write(notebook, path)
     return seconds
 
@@ -41,6 +52,7 @@ def main() -> int:
         print("no notebooks to regenerate")
         return 0
     os.environ["RESNET_LAB_PROFILE"] = args.profile  # the kernel inherits it
+    os.environ["RESNET_LAB_STATIC_FIGURES"] = "1"
     for path in paths:
         print(f"{path} ... ", end="", flush=True)
         try:

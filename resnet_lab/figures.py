@@ -1,0 +1,81 @@
+"""How a figure reaches every place the course is read: JupyterLab, Colab, VS Code, GitHub, nbviewer.
+
+Two kinds of picture:
+    plotly figures   finished plots. JupyterLab and VS Code draw them interactively; Colab through
+                     plotly's own "colab" renderer. A saved notebook also carries a PNG of each one
+                     (made by kaleido when `make notebooks` regenerates the notebooks), because
+                     GitHub and nbviewer cannot draw plotly's JSON.
+    line_chart_png   live frames while a model trains, drawn with matplotlib as a PNG: every
+                     frontend shows a PNG, none needs JavaScript, and it takes a few milliseconds.
+
+`static_images_wanted()` is on while the notebooks are regenerated (RESNET_LAB_STATIC_FIGURES=1).
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Sequence
+
+STATIC_ENV_VAR = "RESNET_LAB_STATIC_FIGURES"
+
+
+def on_colab() -> bool:
+    """Whether this kernel runs on Google Colab (Colab imports google.colab at start-up)."""
+    return "google.colab" in sys.modules
+
+
+def static_images_wanted() -> bool:
+    """True while `make notebooks` saves the notebooks: every figure then gets a PNG beside it."""
+    return os.environ.get(STATIC_ENV_VAR) == "1"
+
+
+def use_static_images() -> None:
+    """Make every plotly figure shown from now on carry a PNG beside its interactive JSON.
+
+    kaleido draws the PNG with a Chromium already on the machine (Debian's, for `make test`); one
+    browser is kept running, so each figure costs about 0.15 s instead of 2 s.
+    """
+    import kaleido
+    import plotly.io as pio
+
+    kaleido.start_sync_server(silence_warnings=True)
+    pio.renderers.default = "plotly_mimetype+png"
+
+
+def plotly_png(figure) -> bytes | None:
+    """A PNG of a plotly figure when static images are wanted, else None (nothing to draw it with)."""
+    if not static_images_wanted():
+        return None
+    return figure.to_image(format="png")
+
+
+def line_chart_png(lines: Sequence[tuple[str, Sequence[float], Sequence[float], bool]], *, title: str,
+                   xlabel: str, ylabel: str, log_y: bool, xlim: tuple[float, float] | None = None,
+                   ylim: tuple[float, float] | None = None, empty_text: str = "") -> bytes:
+    """A line chart as PNG bytes. `lines` holds (label, x, y, dotted) for each curve.
+
+    Uses matplotlib's object API (no pyplot), so it never touches the notebook's own figures.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 4), dpi=90, layout="constrained")
+    axes = figure.add_subplot()
+    for label, x, y, dotted in lines:
+        n = min(len(x), len(y))  # a run still training may have grown one list but not yet the other
+        axes.plot(list(x[:n]), list(y[:n]), label=label, linestyle=":" if dotted else "-", linewidth=1.5)
+    if log_y:
+        axes.set_yscale("log")
+    if xlim:
+        axes.set_xlim(*xlim)
+    if ylim:
+        axes.set_ylim(*ylim)
+    if lines:
+        axes.legend(loc="upper right")  # even for one curve: the learner sees which net is drawing
+    elif empty_text:
+        axes.text(0.5, 0.5, empty_text, ha="center", va="center", transform=axes.transAxes, color="gray")
+    axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    axes.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
