@@ -35,7 +35,7 @@ def test_notebook_opens_with_goals_badges_and_the_set_up_cell(path):
     assert f"colab.research.google.com/github/" in title.source and f"notebooks/{path.name}" in title.source
     assert f"mybinder.org/v2/gh/" in title.source and f"urlpath=lab/tree/notebooks/{path.name}" in title.source
     assert "google.colab" in setup.source and "%pip install" in setup.source
-    assert "start()" in setup.source
+    assert "start(" in setup.source
     assert re.match(r"device: \S+ · profile: cpu ", setup.outputs[0].text), "outputs must come from the cpu profile"
 
 
@@ -53,7 +53,7 @@ def test_nbval_fails_when_a_notebook_output_changes(tmp_path):
     path = NOTEBOOKS[0]
     notebook = json.loads(path.read_text())
     checked = next(c for c in notebook["cells"] if c["cell_type"] == "code" and c["outputs"]
-                   and "NBVAL_IGNORE_OUTPUT" not in "".join(c["source"]) and "start()" not in "".join(c["source"]))
+                   and "NBVAL_IGNORE_OUTPUT" not in "".join(c["source"]) and "start(" not in "".join(c["source"]))
     stream = next(o for o in checked["outputs"] if o["output_type"] == "stream")
     stream["text"] = ["a different result\n"]
     broken = tmp_path / path.name
