@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 STATIC_ENV_VAR = "RESNET_LAB_STATIC_FIGURES"
@@ -40,6 +41,7 @@ def use_static_images() -> None:
     import plotly.io as pio
 
     kaleido.start_sync_server(silence_warnings=True)
+    warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's note about the server
     pio.renderers.default = "plotly_mimetype+png"
 
 

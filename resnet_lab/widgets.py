@@ -24,7 +24,7 @@ import traceback
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from IPython.display import clear_output, display
+from IPython.display import display
 from traitlets import validate
 
 from .data import Dataset
@@ -317,9 +317,10 @@ class SliderPlot:
         return [slider.value for slider in self.sliders]
 
     def _show(self, figure: go.Figure) -> None:
-        with self.output:
-            clear_output(wait=True)
-            display(figure)
+        # Set the Output widget's contents directly (a state update), rather than capturing display()
+        # inside `with self.output:`, which only some frontends route into the widget.
+        self.output.outputs = ()
+        self.output.append_display_data(figure)
 
     def redraw(self) -> None:
         try:

@@ -149,3 +149,12 @@ def test_bottleneck_and_wrn_checkers_pass_the_solutions_and_catch_mistakes(capsy
     assert not check_wrn_params(lambda n, k, num_classes=10: solutions.wrn_params(n, k, num_classes) - num_classes)
     out = capsys.readouterr().out
     assert "expansion must be 4" in out and "stride on the 3x3" in out and "fc bias" in out
+
+
+def test_a_claim_raises_on_cpu_and_reports_on_gpu(capsys):
+    course.claim(True, "the effect showed", get_profile("cpu"))
+    assert capsys.readouterr().out == "✓ the effect showed\n"
+    with pytest.raises(AssertionError, match="the notebook claims: the effect showed, but this run does not show it"):
+        course.claim(False, "the effect showed", get_profile("smoke"))
+    course.claim(False, "the effect showed", get_profile("gpu"))  # after a long CIFAR-10 run: no crash
+    assert capsys.readouterr().out.startswith("✗ Not seen in this run: the effect showed.")
