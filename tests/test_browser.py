@@ -193,6 +193,8 @@ def test_notebook_01_panel_on_the_colab_code_path_trains_stops_overlays_and_clea
     print(f"browser test of notebook 01 (Colab code path): {time.monotonic() - start:.0f} s")
 
 
+@pytest.mark.xfail(reason="not yet run against SliderPlot's new Output-widget view (2026-11-23); issue 9 open",
+                   strict=False)
 def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     name = "03_gradient_flow.ipynb"
