@@ -166,12 +166,18 @@ def test_panel_worker_thread_never_touches_a_widget(data, monkeypatch):
     assert len(senders) > worker_done and "finished after 30 steps" in panel.status.value
 
 
-def test_panel_refresh_shows_the_step_while_training(data):
+def long_run_under_way(data) -> ExperimentPanel:
+    """A panel whose plain-8 run (far too long to finish) has taken at least one step."""
     panel = ExperimentPanel(data, quick_profile(100_000))
     panel.depth.value = 8
     panel.train()
     while panel._history is None or not panel._history.steps:
         panel._thread.join(0.05)
+    return panel
+
+
+def test_panel_refresh_shows_the_step_while_training(data):
+    panel = long_run_under_way(data)
     panel.refresh()
     assert "Training plain-8 seed 0: step" in panel.status.value and "of 100000" in panel.status.value
     panel.stop()
@@ -179,11 +185,7 @@ def test_panel_refresh_shows_the_step_while_training(data):
 
 
 def test_panel_stop_ends_the_run_and_keeps_its_curve(data):
-    panel = ExperimentPanel(data, quick_profile(100_000))
-    panel.depth.value = 8
-    panel.train()
-    while panel._history is None or not panel._history.steps:
-        panel._thread.join(0.05)
+    panel = long_run_under_way(data)
     panel.clear()  # refused while training
     assert list(panel.plot.runs) == ["plain-8 seed 0"] and "Stop the current run" in panel.status.value
     panel.stop_button.click()
