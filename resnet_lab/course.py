@@ -53,7 +53,7 @@ def _on_colab(profile: Profile, save_to_drive: bool) -> Profile:
     return profile
 
 
-def claim(holds: bool, statement: str, profile: Profile) -> bool:
+def claim(holds: bool, statement: str, profile: Profile) -> None:
     """Check a claim the notebook makes about its own results.
 
     On the smoke and cpu profiles a claim that fails raises AssertionError, so `pytest --nbval`
@@ -67,4 +67,3 @@ def claim(holds: bool, statement: str, profile: Profile) -> bool:
     else:
         print(f"✗ Not seen in this run: {statement}. Short or unlucky runs can miss an effect; "
               "compare with the paper's numbers above.")
-    return bool(holds)

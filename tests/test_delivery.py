@@ -1,4 +1,6 @@
 """Where learners open the course: Binder (repo2docker), conda, and Colab's set-up cell."""
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -93,6 +95,23 @@ def test_every_dependency_range_admits_what_colab_preinstalls():
         requirement = Requirement(line)
         if requirement.name in colab:
             assert requirement.specifier.contains(colab[requirement.name]), (line, colab[requirement.name])
+
+
+def test_pip_resolves_the_course_on_colab_without_changing_colabs_packages(tmp_path):
+    """pip's own resolver, given Colab's versions as constraints, finds a solution (needs PyPI: skipped offline)."""
+    constraints = tmp_path / "colab.txt"
+    constraints.write_text("\n".join(f"{k}=={v}" for k, v in colab_versions().items()) + "\n")
+    report = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                             "--report", str(report), "-c", str(constraints), str(ROOT)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "PIP_CONSTRAINT": ""})
+    if result.returncode and re.search(r"NewConnectionError|Max retries|Could not fetch|Network is unreachable",
+                                       result.stderr):
+        pytest.skip("no package index reachable")
+    assert result.returncode == 0, result.stderr[-3000:]
+    installed = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
+    for name in ("torch", "torchvision", "ipywidgets", "plotly", "numpy"):
+        assert installed[name] == colab_versions()[name]
 
 
 def test_the_install_on_colab_would_have_failed_before_the_ranges_were_fixed():

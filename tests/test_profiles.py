@@ -34,3 +34,18 @@ def test_every_profile_is_consistent(name):
     assert {p.shallow_depth, p.deep_depth, p.max_depth} <= set(valid_depths("basic", p.max_depth))
     assert p.dataset in ("digits", "cifar10") and p.steps > 0
     assert p.dataset == ("cifar10" if name == "gpu" else "digits")  # CPU profiles stay offline
+
+
+def test_a_rehearsal_shortens_the_gpu_profile_but_keeps_its_code_path(monkeypatch):
+    monkeypatch.setenv("RESNET_LAB_STEPS", "40")
+    p = get_profile("gpu")
+    assert (p.steps, p.eval_every, p.checkpoint_every, p.time_budget) == (40, 5, 5, 0.75)  # 8000 -> 40: 1/200
+    assert p.compile and p.dataset == "cifar10" and not p.strict_claims
+    monkeypatch.setenv("RESNET_LAB_STEPS", "ten")
+    with pytest.raises(ValueError, match="RESNET_LAB_STEPS='ten' is not valid"):
+        get_profile("gpu")
+
+
+def test_only_the_gpu_profile_reports_claims_instead_of_raising():
+    # The gpu profile's budget comes from benchmarks/gpu_budget.py (about 15 minutes per notebook on a T4).
+    assert [name for name, p in PROFILES.items() if not p.strict_claims] == ["gpu"]
