@@ -151,6 +151,28 @@ def load_checkpoint(path: str | Path, model, optimizer, scaler) -> History:
     return History(**state["history"])
 
 
+@torch.no_grad()
+def check_model_fits_data(model: nn.Module, data: Dataset) -> None:
+    """Raise a clear ValueError, before any training, if `model` cannot learn `data`'s task.
+
+    One forward pass of two training images in eval mode (it changes nothing in the model): the
+    model must accept the images and give at least one output per class.
+    """
+    x = data.train_images[:2].to(next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    try:
+        logits = model(x)
+    except RuntimeError as error:
+        raise ValueError(f"model does not accept the images of data={data.name!r} (shape {tuple(x.shape[1:])}): "
+                         f"build it with in_channels={data.in_channels}. PyTorch said: {error}") from error
+    finally:
+        model.train(was_training)
+    if logits.ndim != 2 or logits.shape[1] < data.num_classes:
+        raise ValueError(f"model gives {tuple(logits.shape[1:])} outputs per image, but data={data.name!r} has "
+                         f"{data.num_classes} classes: build it with num_classes={data.num_classes}")
+
+
 Callback = Callable[[History], "bool | None"]
 
 
@@ -189,6 +211,7 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
 
     device = pick_device(device)
     loader = DeviceLoader.for_training(data, batch_size, seed=seed, device=device)  # checks batch_size
+    check_model_fits_data(model.to(device), data)
     amp_dtype = autocast_dtype(device, amp)
     if channels_last is None:
         channels_last = device.type == "cuda"

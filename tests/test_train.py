@@ -90,14 +90,14 @@ def test_checkpoint_loads_with_weights_only(data, tmp_path):
 
 
 class NaNAfter(nn.Module):
-    """Wraps a model; from forward call number `n` on, its output is NaN."""
+    """Wraps a model; from training-mode forward call number `n` on, its output is NaN."""
 
     def __init__(self, model, n):
         super().__init__()
         self.model, self.n, self.calls = model, n, 0
 
     def forward(self, x):
-        self.calls += 1
+        self.calls += self.training
         out = self.model(x)
         return out * math.nan if self.calls >= self.n else out
 
@@ -212,3 +212,19 @@ def test_torch_compile_path_gives_the_same_losses_on_cpu(data):
     eager = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None)
     compiled = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None, compile=True)
     assert compiled.loss == pytest.approx(eager.loss, rel=1e-4)
+
+
+def test_a_model_for_other_images_is_refused_before_training(data):
+    # synthetic data: 1-channel 8x8 images, 4 classes
+    with pytest.raises(ValueError, match=r"model does not accept the images of data='synthetic' \(shape \(1, 8, 8\)\): "
+                                         r"build it with in_channels=1"):
+        fit(resnet(8, width=4, in_channels=3, num_classes=4), data, steps=2, batch_size=32, progress=False)
+
+
+def test_a_model_with_too_few_outputs_is_refused_before_training(data):
+    model = resnet(8, width=4, in_channels=1, num_classes=3)
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"model gives \(3,\) outputs per image, but data='synthetic' has 4 classes: "
+                                         r"build it with num_classes=4"):
+        fit(model, data, steps=2, batch_size=32, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # nothing was trained
