@@ -48,41 +48,56 @@ def check_count_layers(count_layers: Callable) -> bool:
     return True
 
 
+def _same_as_reference(Block: type, reference: nn.Module, args: tuple, x: torch.Tensor, layers: str,
+                       not_done: Callable[[], bool], wrong_output: str):
+    """Build Block(*args), give it the reference's weights and compare them on `x`.
+
+    Returns the learner's output (x requires grad), or False after printing exactly what differs.
+    """
+    case = f"Block{args}"
+    try:
+        mine = Block(*args)
+        if count_parameters(mine) != count_parameters(reference):
+            print(f"✗ {case} has {count_parameters(mine):,} parameters; the paper's block has "
+                  f"{count_parameters(reference):,}. Check the layer sizes and the shortcut.")
+            return False
+        missing, unexpected = mine.load_state_dict(reference.state_dict(), strict=False)
+        if missing or unexpected:
+            print(f"✗ {case}: the layer names differ from {layers} (missing {missing}, unexpected {unexpected}).")
+            return False
+        out = mine(x)
+    except NotImplementedError:
+        return not_done()
+    except Exception as error:
+        print(f"✗ {case} raised {type(error).__name__}: {error}")
+        return False
+    expected = (len(x), reference(x).shape[1], *reference(x).shape[2:])
+    if tuple(out.shape) != expected:
+        print(f"✗ {case} returned shape {tuple(out.shape)}; expected {expected}. "
+              "The shortcut must subsample by the stride and match the output's channels.")
+        return False
+    if not torch.allclose(out, reference(x), atol=1e-5):
+        print(f"✗ {case} computes something else than the paper's block with the same weights. {wrong_output}")
+        return False
+    return out
+
+
 def check_basic_block(Block: type) -> bool:
     """Exercise (notebook 02): a post-activation BasicBlock with an option-A shortcut.
 
     Block(in_planes, planes, stride) must have conv1, bn1, conv2, bn2 like resnet_lab's block.
     """
-    for in_planes, planes, stride in [(16, 16, 1), (16, 32, 2)]:
-        case = f"Block({in_planes}, {planes}, stride={stride})"
-        reference = BasicBlock(in_planes, planes, stride, shortcut="A")
-        try:
-            mine = Block(in_planes, planes, stride)
-            if count_parameters(mine) != count_parameters(reference):
-                print(f"✗ {case} has {count_parameters(mine)} parameters, the paper's block "
-                      f"{count_parameters(reference)}. Option A adds none: no 1x1 conv in the shortcut.")
-                return False
-            mine.load_state_dict(reference.state_dict())  # the same weights, so outputs must agree
-            x = torch.randn(4, in_planes, 8, 8).relu().requires_grad_()  # inputs come out of a ReLU
-            out = mine(x)
-        except NotImplementedError:
-            return _not_done("the block", "Write shortcut(x) first, then forward(x): "
-                             "relu(bn1(conv1(x))), then bn2(conv2(...)), add the shortcut, then relu.")
-        except Exception as error:
-            print(f"✗ {case} raised {type(error).__name__}: {error}")
-            return False
-        expected_shape = (4, planes, 8 // stride, 8 // stride)
-        if tuple(out.shape) != expected_shape:
-            print(f"✗ {case} returned shape {tuple(out.shape)}; expected {expected_shape}. "
-                  "The shortcut must subsample by the stride and pad the extra channels with zeros.")
-            return False
-        if not torch.allclose(out, reference(x), atol=1e-5):
-            print(f"✗ {case} computes something else than the paper's block with the same weights. "
-                  "Check the order: conv-BN-ReLU, conv-BN, add the shortcut, then ReLU (after the addition).")
+    not_done = lambda: _not_done("the block", "Write shortcut(x) first, then forward(x): "  # noqa: E731
+                                 "relu(bn1(conv1(x))), then bn2(conv2(...)), add the shortcut, then relu.")
+    for args in [(16, 16, 1), (16, 32, 2)]:
+        x = torch.randn(4, args[0], 8, 8).relu().requires_grad_()  # inputs come out of a ReLU
+        out = _same_as_reference(Block, BasicBlock(*args, shortcut="A"), args, x, "conv1, bn1, conv2, bn2", not_done,
+                                 "Check the order: conv-BN-ReLU, conv-BN, add the shortcut, then ReLU (after the addition).")
+        if out is False:
             return False
         out.sum().backward()
         if x.grad is None or not x.grad.abs().sum() > 0:
-            print(f"✗ No gradient reaches the input of {case}: is the computation detached somewhere?")
+            print(f"✗ No gradient reaches the input of Block{args}: is the computation detached somewhere?")
             return False
     x = torch.randn(4, 16, 8, 8).relu()
     identity = Block(16, 16, 1)
@@ -130,35 +145,16 @@ def check_bottleneck(Block: type) -> bool:
         print(f"✗ Block.expansion is {getattr(Block, 'expansion', None)!r}: the last 1x1 conv restores 4x the "
               "planes (64 -> 256 in the paper's Fig. 5), so expansion must be 4.")
         return False
-    for in_planes, planes, stride in [(64, 16, 1), (64, 32, 2)]:
-        case = f"Block({in_planes}, {planes}, stride={stride})"
-        reference = Bottleneck(in_planes, planes, stride, shortcut="B")
-        try:
-            mine = Block(in_planes, planes, stride)
-            if count_parameters(mine) != count_parameters(reference):
-                print(f"✗ {case} has {count_parameters(mine):,} parameters; the paper's block has "
-                      f"{count_parameters(reference):,}. Check the 1x1 / 3x3 / 1x1 sizes and the projection.")
-                return False
-            missing, unexpected = mine.load_state_dict(reference.state_dict(), strict=False)
-            if missing or unexpected:
-                print(f"✗ {case}: the layer names differ from conv1, bn1, conv2, bn2, conv3, bn3, shortcut "
-                      f"(missing {missing}, unexpected {unexpected}).")
-                return False
-            x = torch.randn(2, in_planes, 8, 8).relu().requires_grad_()
-            out = mine(x)
-        except NotImplementedError:
-            return _not_done("the bottleneck", "1x1 conv to `planes`, 3x3 conv (with the stride), 1x1 conv to "
-                             "4 * planes, each followed by BN; ReLU after the first two and after the addition.")
-        except Exception as error:
-            print(f"✗ {case} raised {type(error).__name__}: {error}")
-            return False
-        expected_shape = (2, planes * 4, 8 // stride, 8 // stride)
-        if tuple(out.shape) != expected_shape:
-            print(f"✗ {case} returned shape {tuple(out.shape)}; expected {expected_shape}.")
-            return False
-        if not torch.allclose(out, reference(x), atol=1e-5):
-            print(f"✗ {case} computes something else than the reference block with the same weights. Is the "
-                  "stride on the 3x3 conv? Is there a ReLU after bn3 *before* the addition (there should not be)?")
+    not_done = lambda: _not_done("the bottleneck", "1x1 conv to `planes`, 3x3 conv (with the stride), "  # noqa: E731
+                                 "1x1 conv to 4 * planes, each followed by BN; ReLU after the first two and after "
+                                 "the addition.")
+    for args in [(64, 16, 1), (64, 32, 2)]:
+        x = torch.randn(2, args[0], 8, 8).relu()
+        out = _same_as_reference(Block, Bottleneck(*args, shortcut="B"), args, x,
+                                 "conv1, bn1, conv2, bn2, conv3, bn3, shortcut", not_done,
+                                 "Is the stride on the 3x3 conv? Is there a ReLU after bn3 *before* the addition "
+                                 "(there should not be)?")
+        if out is False:
             return False
     print("✓ Your bottleneck matches: 1x1-3x3-1x1 with expansion 4, the right parameter count and outputs.")
     return True

@@ -1,4 +1,8 @@
-"""Reference solutions to the notebook exercises. Try the exercise first!"""
+"""Reference solutions to the notebook exercises. Try the exercise first!
+
+The answers are named apart from the package's own blocks (`resnet_lab.models.BasicBlock`), so that
+one name never means two things.
+"""
 import math
 
 import torch.nn.functional as F
@@ -11,7 +15,7 @@ def count_layers(model: nn.Module) -> int:
                if isinstance(m, (nn.Conv2d, nn.Linear)) and "shortcut" not in name)
 
 
-class BasicBlock(nn.Module):
+class BasicBlockAnswer(nn.Module):
     """Notebook 02: the 2015 basic block with an option-A shortcut."""
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
@@ -38,7 +42,7 @@ def dz_dx(x: float, a1: float, a2: float) -> float:
     return (1 + a2 * (1 - math.tanh(y) ** 2)) * (1 + a1 * (1 - math.tanh(x) ** 2))
 
 
-class Bottleneck(nn.Module):
+class BottleneckAnswer(nn.Module):
     """Notebook 04: 1x1 reduce, 3x3, 1x1 restore (x4), projection shortcut where the shape changes."""
 
     expansion = 4
