@@ -39,8 +39,8 @@ def main() -> None:
         losses = []
         for shortcut in (None, "A"):
             for depth in (shallow, deep):
-                history = train_net(depth, shortcut, data, profile, seed, steps=steps, eval_every=None,
-                                    checkpoint=None, checkpoint_every=0, compile=False)
+                history = train_net(depth, shortcut, data, profile, seed, steps=steps, eval_at_end=False,
+                                    checkpoint=False, compile=False)
                 losses.append(history.final_loss())
         print(f"{seed:>4} " + " ".join(f"{v:>10.4f}" for v in losses)
               + f" {losses[1] - losses[0]:>10.3f} {losses[3] - losses[2]:>10.3f} {time.perf_counter() - start:>8.1f}",

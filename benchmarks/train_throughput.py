@@ -45,7 +45,7 @@ def make_model(args, data):
 def run_fit(args, data) -> float:
     model = make_model(args, data)
     start = time.perf_counter()
-    fit(model, data, steps=args.steps, batch_size=args.batch_size, progress=False, eval_every=None,
+    fit(model, data, steps=args.steps, batch_size=args.batch_size, progress=False, eval_at_end=False,
         device=args.device)
     return time.perf_counter() - start
 

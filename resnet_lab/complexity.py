@@ -7,7 +7,11 @@ BN, ReLU, pooling and additions are cheap by comparison and left out.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -44,29 +48,22 @@ def torchvision_model(name: str, **kwargs) -> nn.Module:
         return torchvision.models.get_model(name, weights=None, **kwargs)
 
 
-def summary(model: nn.Module, input_size: tuple[int, ...]) -> dict[str, int]:
-    """{'params': ..., 'macs': ...} for one model."""
-    return {"params": count_parameters(model), "macs": count_macs(model, input_size)}
-
-
-def seconds_per_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, repeats: int = 5) -> float:
+def seconds_per_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, repeats: int = 5,
+                     clock: Callable[[], float] = time.perf_counter) -> float:
     """Wall-clock time of one forward+backward pass on (images, labels): the fastest of `repeats`, after a warm-up.
 
     The fastest run is the least disturbed by whatever else the machine is doing.
     """
-    import time
-
-    import torch.nn.functional as F
-
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
     times = []
     for i in range(repeats + 1):
-        start = time.perf_counter()
+        start = clock()
         F.cross_entropy(model(images), labels).backward()
         if device.type == "cuda":
             torch.cuda.synchronize()
+        elapsed = clock() - start
         if i:  # the first pass is the warm-up
-            times.append(time.perf_counter() - start)
+            times.append(elapsed)
     model.zero_grad(set_to_none=True)
     return min(times)

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 DATASETS = ("digits", "cifar10", "synthetic")
+SEED_MIXING_PRIME = 1_000_003
 
 
 @dataclass
@@ -186,9 +187,10 @@ class DeviceLoader:
 
     def _seed(self, *parts: int) -> None:
         # One generator, re-seeded from (seed, purpose, number): reproducible from the step alone.
+        # Mixing the parts with a large prime keeps different (purpose, number) pairs on different seeds.
         seed = self.seed
         for part in parts:
-            seed = seed * 1_000_003 + part
+            seed = seed * SEED_MIXING_PRIME + part
         self.generator.manual_seed(seed % 2**63)
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from .data import Dataset
-from .models import CifarResNet
+from .models import CifarResNet, wide_resnet
 from .profiles import Profile
 from .train import History, fit
 
@@ -30,6 +30,13 @@ def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile,
     torch.manual_seed(seed)
     return CifarResNet(depth, shortcut=shortcut, width=profile.width, in_channels=data.in_channels,
                        num_classes=data.num_classes, **kwargs)
+
+
+def build_wrn(n: int, k: int, data: Dataset, profile: Profile, seed: int = 0, **kwargs) -> CifarResNet:
+    """WRN-n-k sized for `data`, with the profile's stem width, initialised from `seed`."""
+    torch.manual_seed(seed)
+    return wide_resnet(n, k, width=profile.width, in_channels=data.in_channels, num_classes=data.num_classes,
+                       **kwargs)
 
 
 def checkpoint_path(model: torch.nn.Module, data: Dataset, label: str, fit_options: dict,

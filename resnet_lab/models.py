@@ -64,7 +64,28 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
-class BasicBlock(nn.Module):
+class ResidualBlock(nn.Module):
+    """What every block does with its branch F (defined by BasicBlock and Bottleneck below):
+
+        residual block (a shortcut):  H(x) = F(x) + shortcut(x), then ReLU unless pre-activation
+        plain block (shortcut None):  H(x) = F(x), then ReLU unless pre-activation
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.shortcut is not None:
+            skip = self.shortcut(x)
+            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
+                skip = self.skip_scale * skip
+            out = out + skip  # the skip connection
+        return out if self.preact else F.relu(out)
+
+    def identity_shortcut(self) -> nn.Module:
+        """The parameter-free path from this block's input to an output of its shape (option A)."""
+        return make_shortcut("A", self.in_planes, self.out_planes, self.stride, self.preact)
+
+
+class BasicBlock(ResidualBlock):
     """Two 3x3 convolutions.
 
     Post-activation (He et al. 2015):  relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))
@@ -79,7 +100,7 @@ class BasicBlock(nn.Module):
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
                  preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
         super().__init__()
-        self.preact = preact
+        self.in_planes, self.out_planes, self.stride, self.preact = in_planes, planes, stride, preact
         self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
         self.bn2 = norm(planes)
@@ -96,21 +117,16 @@ class BasicBlock(nn.Module):
         out = self.dropout(F.relu(self.bn1(self.conv1(x))))
         return self.bn2(self.conv2(out))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.branch(x)
-        if self.shortcut is not None:
-            skip = self.shortcut(x)
-            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
-                skip = self.skip_scale * skip
-            out = out + skip  # the skip connection
-        return out if self.preact else F.relu(out)
-
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
         return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) and not self.preact else self.conv2
 
+    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(3x3 conv, the layer whose output is its response): the BN after it, or itself if pre-activation."""
+        return [(self.conv1, self.conv1 if self.preact else self.bn1), (self.conv2, self.conv2 if self.preact else self.bn2)]
 
-class Bottleneck(nn.Module):
+
+class Bottleneck(ResidualBlock):
     """1x1 (reduce) -> 3x3 -> 1x1 (restore to `expansion` x planes), paper Fig. 5 right."""
 
     expansion = 4
@@ -119,7 +135,7 @@ class Bottleneck(nn.Module):
                  preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
         super().__init__()
         out_planes = planes * self.expansion
-        self.preact = preact
+        self.in_planes, self.out_planes, self.stride, self.preact = in_planes, out_planes, stride, preact
         self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv1x1(in_planes, planes)
         self.bn2 = norm(planes)
@@ -140,18 +156,13 @@ class Bottleneck(nn.Module):
         out = self.dropout(F.relu(self.bn2(self.conv2(out))))
         return self.bn3(self.conv3(out))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.branch(x)
-        if self.shortcut is not None:
-            skip = self.shortcut(x)
-            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
-                skip = self.skip_scale * skip
-            out = out + skip  # the skip connection
-        return out if self.preact else F.relu(out)
-
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
         return self.bn3 if isinstance(self.bn3, nn.BatchNorm2d) and not self.preact else self.conv3
+
+    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(3x3 conv, the layer whose output is its response): the BN after it, or itself if pre-activation."""
+        return [(self.conv2, self.conv2 if self.preact else self.bn2)]
 
 
 def blocks_per_stage(depth: int, block: str = "basic") -> int:
@@ -234,6 +245,11 @@ class CifarResNet(nn.Module):
     def blocks(self) -> list[nn.Module]:
         """All blocks, input to output."""
         return [*self.layer1, *self.layer2, *self.layer3]
+
+    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
+        """Every 3x3 conv, input to output, with the layer whose output is its response (Fig. 7)."""
+        stem = (self.conv1, self.conv1 if self.preact else self.bn1)
+        return [stem, *(pair for block in self.blocks() for pair in block.responses_3x3())]
 
     def set_skip_scale(self, scale: float) -> None:
         """Multiply every shortcut by `scale` (λ in He et al. 2016, Eq. 8)."""

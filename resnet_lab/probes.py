@@ -1,7 +1,8 @@
-"""What the notebooks measure inside a network.
+"""What the notebooks measure inside a network. Every probe returns a `PerLayer`: names and values.
 
     gradient_norms   per-layer gradient norms after one backward pass: of each convolution's
-                     weights, and of the loss with respect to each block's output.
+                     weights (wrt="weights"), or of the loss with respect to each block's output
+                     (wrt="activations").
     response_std     per-layer standard deviation of the 3x3 layers' responses (He et al. 2015, Fig. 7).
     similarity_kept  per block: do inputs that look alike still look alike to the net?
     residual_ratio   per block: ||F(x)|| / ||shortcut(x)||, how far each branch is from zero.
@@ -21,6 +22,31 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .models import CifarResNet
+from .train import evaluate
+
+TORCHVIZ_NODE_ID = re.compile(r"\b\d{6,}\b")  # torchviz names graph nodes by Python id(): long numbers
+
+
+@dataclass
+class PerLayer:
+    """One measured value per layer (or block), input to output, with the layers' names."""
+
+    names: list[str]
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def first_over_last(self) -> float:
+        """The first layer's value over the last one's."""
+        return self.values[0] / self.values[-1]
+
+    def quarter_ratio(self) -> float:
+        """Mean of the first quarter of the layers over the mean of the last quarter."""
+        q = len(self.values) // 4
+        return sum(self.values[:q]) / sum(self.values[-q:])
 
 
 @contextmanager
@@ -70,54 +96,42 @@ def _convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
             if isinstance(m, nn.Conv2d) and "shortcut" not in name]
 
 
-@dataclass
-class GradientProfile:
-    weight_names: list[str]  # one per convolution, input to output
-    weight_grad: list[float]  # ||dLoss/dW|| of that convolution
-    block_names: list[str]  # one per block, input to output
-    activation_grad: list[float]  # ||dLoss/dx|| for the block's output x
-
-
-def gradient_norms(model, images: torch.Tensor, labels: torch.Tensor, train_mode: bool = True) -> GradientProfile:
+def gradient_norms(model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, wrt: str = "weights",
+                   train_mode: bool = True) -> PerLayer:
     """Gradient norms after one forward/backward pass of cross-entropy on (images, labels).
 
-    train_mode=True measures what SGD sees (BN uses batch statistics), as during training.
+    wrt="weights": ||dLoss/dW|| of each convolution of the main path; wrt="activations": ||dLoss/dx||
+    for each block's output x. train_mode=True measures what SGD sees (BN uses batch statistics).
     """
+    if wrt not in ("weights", "activations"):
+        raise ValueError(f"wrt={wrt!r} is not valid: use 'weights' or 'activations'")
     images, labels = _on_model_device(model, images, labels)
     with _untouched(model), _recording(model.blocks()) as block_outputs:
         model.train(train_mode)
         model.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(images), labels)
-        activation_grads = torch.autograd.grad(loss, block_outputs, retain_graph=True)
+        if wrt == "activations":
+            grads = torch.autograd.grad(loss, block_outputs)
+            return PerLayer(_block_names(model), [g.norm().item() for g in grads])
         loss.backward()
         convs = _convolutions(model)
-        profile = GradientProfile(
-            weight_names=[name for name, _ in convs],
-            weight_grad=[m.weight.grad.norm().item() for _, m in convs],
-            block_names=_block_names(model),
-            activation_grad=[g.norm().item() for g in activation_grads],
-        )
-    return profile
+        return PerLayer([name for name, _ in convs], [m.weight.grad.norm().item() for _, m in convs])
 
 
 @torch.no_grad()
-def response_std(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
+def response_std(model: CifarResNet, images: torch.Tensor) -> PerLayer:
     """Std of every 3x3 layer's response, in eval mode (He et al. 2015, Fig. 7).
 
     For post-activation nets the response is the BN output before the nonlinearity (as in the paper);
     pre-activation nets have no BN after their convolutions, so there it is the convolution's output.
     """
     (images,) = _on_model_device(model, images)
-    modules = dict(model.named_modules())
-    names, layers = [], []
-    for name, conv in _convolutions(model):
-        if conv.kernel_size == (3, 3):
-            names.append(name)
-            layers.append(conv if model.preact else modules[re.sub(r"conv(\d+)$", r"bn\1", name)])
-    with _untouched(model), _recording(layers) as responses:
+    names = {m: name for name, m in model.named_modules()}
+    pairs = model.responses_3x3()
+    with _untouched(model), _recording([response for _, response in pairs]) as responses:
         model.eval()
         model(images)
-    return names, [r.float().std().item() for r in responses]
+    return PerLayer([names[conv] for conv, _ in pairs], [r.float().std().item() for r in responses])
 
 
 def _pairwise_similarity(features: torch.Tensor) -> torch.Tensor:
@@ -129,7 +143,7 @@ def _pairwise_similarity(features: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tuple[list[str], list[float]]:
+def similarity_kept(model: CifarResNet, images: torch.Tensor, train_mode: bool = True) -> PerLayer:
     """For each block: how well the similarities between the inputs survive up to its output.
 
     Take every pair of images; measure how alike they are (correlation of pixels) and how alike
@@ -143,11 +157,11 @@ def similarity_kept(model, images: torch.Tensor, train_mode: bool = True) -> tup
         model(images)
     inputs = _pairwise_similarity(images)
     kept = [torch.corrcoef(torch.stack([inputs, _pairwise_similarity(out)]))[0, 1].item() for out in outputs]
-    return _block_names(model), kept
+    return PerLayer(_block_names(model), kept)
 
 
 @torch.no_grad()
-def residual_ratio(model, images: torch.Tensor) -> tuple[list[str], list[float]]:
+def residual_ratio(model: CifarResNet, images: torch.Tensor) -> PerLayer:
     """For each block, ||F(x)|| / ||shortcut(x)|| on `images`, in eval mode.
 
     0 means the block is the identity; a residual net learns small corrections when the ratio
@@ -163,41 +177,33 @@ def residual_ratio(model, images: torch.Tensor) -> tuple[list[str], list[float]]
         for block, x in zip(blocks, inputs):
             skip = block.shortcut(x) if block.shortcut is not None else x
             ratios.append((block.branch(x).norm() / skip.norm()).item())
-    return _block_names(model), ratios
+    return PerLayer(_block_names(model), ratios)
 
 
 @contextmanager
-def lesion(model, index: int):
+def lesion(model: CifarResNet, index: int):
     """Delete block `index`: inside the `with`, it passes its input straight through.
 
-    Where the block changes the shape, the input is subsampled and zero-padded (option A), so the
-    same lesion works for plain and residual nets. Post-activation blocks receive non-negative
-    inputs, so skipping their final ReLU changes nothing.
+    Where the block changes the shape, the input goes through the block's parameter-free
+    option-A path (subsample, zero-pad), so the same lesion works for plain and residual nets.
+    Post-activation blocks receive non-negative inputs, so skipping their final ReLU changes nothing.
     """
-    from .models import ZeroPadShortcut
-
     block = model.blocks()[index]
-    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "shortcut" not in name]
-    in_channels, out_channels = convs[0].in_channels, convs[-1].out_channels
-    stride = max(conv.stride[0] for conv in convs)
-    skip = ZeroPadShortcut(in_channels, out_channels, stride) if stride != 1 or in_channels != out_channels else None
     # A plain function, not a module: assigning a module would register a submodule instead.
-    block.forward = (lambda x: skip(x)) if skip is not None else (lambda x: x)
+    block.forward = block.identity_shortcut().forward
     try:
         yield
     finally:
         del block.forward  # back to the class's forward
 
 
-def lesion_accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+def lesion_accuracy(model: CifarResNet, images: torch.Tensor, labels: torch.Tensor) -> PerLayer:
     """Test accuracy with each single block deleted in turn (Veit et al. 2016, Fig. 3)."""
-    from .train import evaluate
-
     accuracies = []
     for index in range(len(model.blocks())):
         with lesion(model, index):
             accuracies.append(evaluate(model, images, labels)[1])
-    return accuracies
+    return PerLayer(_block_names(model), accuracies)
 
 
 def graphviz_available() -> bool:
@@ -228,5 +234,5 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
     # torchviz names nodes by Python object id; replace those with 1, 2, 3, ...
     ids: dict[str, str] = {}
     rename = lambda match: ids.setdefault(match.group(0), f"n{len(ids) + 1}")  # noqa: E731
-    graph.body = [re.sub(r"\b\d{6,}\b", rename, line) for line in graph.body]
+    graph.body = [TORCHVIZ_NODE_ID.sub(rename, line) for line in graph.body]
     return graph

@@ -6,7 +6,7 @@
 
 `get_profile()` picks one from the environment variable RESNET_LAB_PROFILE if it is set,
 otherwise `gpu` when CUDA is available and `cpu` when it is not. Notebooks read every budget
-(steps, batch size, widths, depths, seeds) from here; none hard-codes a step count.
+(steps, batch size, widths, depths) from here; none hard-codes a step count.
 """
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ class Profile:
     shallow_depth: int  # the depth pair of the degradation experiment
     deep_depth: int
     max_depth: int  # largest depth a slider offers
-    seeds: int  # how many seeds an experiment repeats over
     eval_every: int  # steps between evaluations on the full train/test sets (0 = at the end)
     checkpoint_every: int  # steps between checkpoints (0 = none)
     compile: bool  # torch.compile: pays off only for long runs
@@ -41,13 +40,13 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
-                     deep_depth=32, max_depth=32, seeds=1, eval_every=0, checkpoint_every=0,
+                     deep_depth=32, max_depth=32, eval_every=0, checkpoint_every=0,
                      compile=False, time_budget=3.0),
     "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
-                   deep_depth=56, max_depth=56, seeds=1, eval_every=50, checkpoint_every=0,
+                   deep_depth=56, max_depth=56, eval_every=50, checkpoint_every=0,
                    compile=False, time_budget=15.0),
     "gpu": Profile("gpu", "cifar10", steps=8_000, batch_size=128, width=16, shallow_depth=20,
-                   deep_depth=56, max_depth=110, seeds=1, eval_every=1_000, checkpoint_every=1_000,
+                   deep_depth=56, max_depth=110, eval_every=1_000, checkpoint_every=1_000,
                    compile=True, time_budget=150.0, strict_claims=False),
 }
 

@@ -17,9 +17,6 @@ class Table:
     def __getitem__(self, key):
         return self.values[key]
 
-    def __iter__(self):
-        return iter(self.values)
-
     def items(self):
         return self.values.items()
 

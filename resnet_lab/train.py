@@ -1,7 +1,9 @@
 """The one training loop every notebook uses: `fit(model, data, steps=...)`.
 
-Defaults follow He et al. 2015, Section 4.2: SGD with momentum 0.9, weight decay 1e-4, batch 128,
-lr 0.1 divided by 10 at 50% and 75% of training (32k and 48k of 64k iterations in the paper).
+Read `train_step` first: it is all of SGD that a learner needs (forward, loss, backward, guard,
+step). `fit` wraps it in the paper's recipe (He et al. 2015, Section 4.2): SGD with momentum 0.9,
+weight decay 1e-4, batch 128, lr 0.1 divided by 10 at 50% and 75% of training (32k and 48k of
+64k iterations in the paper).
 
 On CUDA it uses mixed precision and channels_last; on a CPU it runs in float32 (bfloat16 autocast
 on request) and is deterministic for a given seed. It can checkpoint and resume exactly, stops
@@ -23,6 +25,30 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Dataset, DeviceLoader
+
+EVAL_TRAIN_IMAGES = 10_000  # training images evaluated for the training error (CIFAR-10 has 50,000: 1/5 is plenty)
+FINAL_LOSS_STEPS = 10  # History.final_loss averages this many last mini-batch losses: less noisy than one
+
+
+class NonFiniteLoss(Exception):
+    """The loss became inf or NaN; raised by `train_step` before the weights change."""
+
+
+def train_step(forward: Callable, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None = None) -> tuple[float, float]:
+    """One SGD step on the batch (x, y): forward, loss, backward, guard, step. Returns (loss, accuracy)."""
+    with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        logits = forward(x)
+        loss = F.cross_entropy(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()  # the scaler multiplies float16 losses up so that small gradients survive
+    # One host sync per step, for the log and the guard, before the weights change.
+    loss_value, accuracy = torch.stack([loss.detach(), (logits.argmax(1) == y).float().mean()]).tolist()
+    if not math.isfinite(loss_value):
+        raise NonFiniteLoss(loss_value)
+    scaler.step(optimizer)
+    scaler.update()
+    return loss_value, accuracy
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -76,12 +102,21 @@ class History:
     seconds: float = 0.0  # time spent on training steps (not evaluation)
     images: int = 0  # training images processed
 
-    def final_loss(self, last: int = 10) -> float:
+    def final_loss(self, last: int = FINAL_LOSS_STEPS) -> float:
         """Mean mini-batch loss over the last `last` steps: a less noisy 'where did it end'."""
         if not self.loss:
             return math.nan
         tail = self.loss[-last:]
         return sum(tail) / len(tail)
+
+    def record(self, step: int, loss: float, accuracy: float, lr: float, images: int, elapsed: float) -> None:
+        """Log one finished optimiser step."""
+        self.steps.append(step)
+        self.loss.append(loss)
+        self.accuracy.append(accuracy)
+        self.lr.append(lr)
+        self.elapsed.append(elapsed)
+        self.images += images
 
     @property
     def images_per_second(self) -> float:
@@ -148,7 +183,9 @@ def load_checkpoint(path: str | Path, model, optimizer, scaler) -> History:
     torch.set_rng_state(state["cpu_rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    return History(**state["history"])
+    history = History(**state["history"])
+    history.stop_reason = ""  # it goes on
+    return history
 
 
 @torch.no_grad()
@@ -176,32 +213,27 @@ def check_model_fits_data(model: nn.Module, data: Dataset) -> None:
 Callback = Callable[[History], "bool | None"]
 
 
-def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, lr: float = 0.1,
-        momentum: float = 0.9, weight_decay: float = 1e-4, nesterov: bool = False,
-        milestones: Sequence[float] = (0.5, 0.75), gamma: float = 0.1,
-        warmup_steps: int = 0, warmup_lr: float | None = None,
-        eval_every: int | None = 0, eval_train_size: int = 10_000,
-        device: str | torch.device | None = None, amp: bool | None = None,
-        channels_last: bool | None = None, compile: bool = False, seed: int = 0,
-        callbacks: Sequence[Callback] = (), progress: bool = True,
-        checkpoint: str | Path | None = None, checkpoint_every: int = 0, resume: bool = True,
-        label: str = "") -> History:
-    """Train `model` on `data` for `steps` optimiser steps and return its History.
+class ProgressBar:
+    """A `fit` callback: a tqdm bar with the latest loss, closed when training ends."""
 
-    eval_every: evaluate on (up to `eval_train_size` of) the training set and on the test set every
-        this many steps and at the end; 0 = at the end only; None = never.
-    callbacks: called as `callback(history)` after every step, and once more when training ends
-        (then `history.stop_reason` is set). A callback that returns True stops training.
-    checkpoint: a file to save to every `checkpoint_every` steps and at the end; with resume=True
-        an existing file is loaded first and training continues from its step.
-    amp: mixed precision (None = on for CUDA). channels_last: None = on for CUDA.
-    """
+    def __init__(self, steps: int, label: str = "", start: int = 0):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=steps, initial=start, desc=label or "training", leave=False)
+
+    def __call__(self, history: History) -> None:
+        if history.stop_reason:
+            self.bar.close()
+            return
+        self.bar.update(history.steps[-1] - self.bar.n)
+        self.bar.set_postfix(loss=f"{history.loss[-1]:.3f}", refresh=False)
+
+
+def _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint) -> None:
     for name, value, low in [("steps", steps, 1), ("checkpoint_every", checkpoint_every, 0),
-                             ("warmup_steps", warmup_steps, 0)]:
+                             ("warmup_steps", warmup_steps, 0), ("eval_every", eval_every, 0)]:
         if not isinstance(value, int) or value < low:
             raise ValueError(f"{name}={value!r} is not valid: it must be an integer >= {low}")
-    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 0):
-        raise ValueError(f"eval_every={eval_every!r} is not valid: use None, 0 or a positive integer")
     if not lr > 0:
         raise ValueError(f"lr={lr!r} is not valid: it must be positive")
     if any(not 0 < m <= 1 for m in milestones):
@@ -209,96 +241,115 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
     if checkpoint_every and checkpoint is None:
         raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint path")
 
+
+@torch.no_grad()
+def _copy(destinations: list[torch.Tensor], sources: list[torch.Tensor]) -> None:
+    for destination, source in zip(destinations, sources):
+        destination.copy_(source)
+
+
+def _prepared(model: nn.Module, channels_last: bool, compile: bool):
+    """Put `model` in training mode (and memory format); return what to call for a forward pass."""
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    model.train()
+    return torch.compile(model) if compile else model
+
+
+def _evaluate_into(history: History, model: nn.Module, data: Dataset, step: int, **kwargs) -> None:
+    """Append the full-set training (up to EVAL_TRAIN_IMAGES) and test loss and accuracy at `step`."""
+    train = evaluate(model, data.train_images[:EVAL_TRAIN_IMAGES], data.train_labels[:EVAL_TRAIN_IMAGES], **kwargs)
+    test = evaluate(model, data.test_images, data.test_labels, **kwargs)
+    history.train_loss.append(train[0])
+    history.train_accuracy.append(train[1])
+    history.test_loss.append(test[0])
+    history.test_accuracy.append(test[1])
+    history.eval_steps.append(step)
+
+
+def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, lr: float = 0.1,
+        momentum: float = 0.9, weight_decay: float = 1e-4, nesterov: bool = False,
+        milestones: Sequence[float] = (0.5, 0.75), gamma: float = 0.1,
+        warmup_steps: int = 0, warmup_lr: float | None = None,
+        eval_every: int = 0, eval_at_end: bool = True,
+        device: str | torch.device | None = None, amp: bool | None = None,
+        channels_last: bool | None = None, compile: bool = False, seed: int = 0,
+        callbacks: Sequence[Callback] = (), progress: bool = True,
+        checkpoint: str | Path | None = None, checkpoint_every: int = 0, resume: bool = True,
+        label: str = "") -> History:
+    """Train `model` on `data` for `steps` optimiser steps and return its History.
+
+    eval_every: evaluate on the training set (up to EVAL_TRAIN_IMAGES) and the test set every this
+        many steps (0: never during training); eval_at_end: and once when training ends.
+    callbacks: called as `callback(history)` after every step, and once more when training ends
+        (then `history.stop_reason` is set). A callback that returns True stops training.
+        progress=True adds a ProgressBar.
+    checkpoint: a file to save to every `checkpoint_every` steps and at the end; with resume=True
+        an existing file is loaded first and training continues from its step.
+    amp: mixed precision (None = on for CUDA). channels_last: None = on for CUDA.
+    """
+    _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint)
     device = pick_device(device)
     loader = DeviceLoader.for_training(data, batch_size, seed=seed, device=device)  # checks batch_size
     check_model_fits_data(model.to(device), data)
     amp_dtype = autocast_dtype(device, amp)
-    if channels_last is None:
-        channels_last = device.type == "cuda"
-    warmup_lr = lr / 10 if warmup_lr is None else warmup_lr
-
-    torch.manual_seed(seed)  # dropout; the data order has its own seed in the loader
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    model.train()
-    forward = torch.compile(model) if compile else model
+    channels_last = device.type == "cuda" if channels_last is None else channels_last
+    if any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules()):
+        torch.manual_seed(seed)  # dropout draws from the global generator; nothing else in training does
+    forward = _prepared(model, channels_last, compile)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                                 weight_decay=weight_decay, nesterov=nesterov)
     # Loss scaling is only needed for float16; for bfloat16 and float32 the scaler is a no-op.
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-
     history = History(label=label)
     if checkpoint is not None and resume and Path(checkpoint).exists():
         history = load_checkpoint(checkpoint, model, optimizer, scaler)
-        history.stop_reason = ""
         print(f"Resuming {label or 'training'} from {checkpoint} at step {len(history.steps)} of {steps}")
-
-    train_x = data.train_images[:eval_train_size]
-    train_y = data.train_labels[:eval_train_size]
-
-    def run_eval(step: int) -> None:
-        for split, (x, y) in [("train", (train_x, train_y)), ("test", (data.test_images, data.test_labels))]:
-            loss, acc = evaluate(model, x, y, amp_dtype=amp_dtype, channels_last=channels_last)
-            getattr(history, f"{split}_loss").append(loss)
-            getattr(history, f"{split}_accuracy").append(acc)
-        history.eval_steps.append(step)
-
-    bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=steps, initial=len(history.steps), desc=label or "training", leave=False)
+        callbacks = [ProgressBar(steps, label, len(history.steps)), *callbacks]
+    schedule = dict(steps=steps, lr=lr, milestones=milestones, gamma=gamma, warmup_steps=warmup_steps,
+                    warmup_lr=lr / 10 if warmup_lr is None else warmup_lr)
 
+    _train_loop(history, model, forward, optimizer, scaler, loader, data, amp_dtype, channels_last, schedule,
+                eval_every, checkpoint, checkpoint_every, callbacks)
+    _finish(history, model, data, eval_at_end, dict(amp_dtype=amp_dtype, channels_last=channels_last), checkpoint,
+            (model, optimizer, scaler), callbacks)
+    return history
+
+
+def _train_loop(history: History, model, forward, optimizer, scaler, loader: DeviceLoader, data: Dataset,
+                amp_dtype, channels_last: bool, schedule: dict, eval_every: int, checkpoint, checkpoint_every: int,
+                callbacks) -> None:
+    """Steps from where `history` ends to schedule["steps"], with evaluation, checkpoints and callbacks."""
+    steps, evaluation = schedule["steps"], dict(amp_dtype=amp_dtype, channels_last=channels_last)
     # BN running statistics change in the forward pass, before the loss can be checked: keep a copy
     # of the last good ones so that a non-finite step can be undone completely.
     buffers = list(model.buffers())
     good_buffers = [b.clone() for b in buffers]
-
-    start = len(history.steps)
     clock = time.perf_counter()
     try:
-        for step in range(start, steps):
+        for step in range(len(history.steps), steps):
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, steps, lr, milestones, gamma, warmup_steps, warmup_lr)
+                group["lr"] = lr_at(step, **schedule)
             x, y = loader.batch(step)
-            if buffers:
-                torch._foreach_copy_(good_buffers, buffers)
+            _copy(good_buffers, buffers)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = forward(x)
-                loss = F.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            # One host sync per step, for the log and the guard, before the weights change.
-            loss_value, accuracy = torch.stack([loss.detach(), (logits.argmax(1) == y).float().mean()]).tolist()
-            if not math.isfinite(loss_value):
-                if buffers:
-                    torch._foreach_copy_(buffers, good_buffers)
-                history.stop_reason = (f"non-finite loss ({loss_value}) at step {step + 1}: stopped before "
-                                       f"that step changed the weights (try a lower lr; lr was {lr})")
+            try:
+                loss, accuracy = train_step(forward, optimizer, scaler, x, y, amp_dtype)
+            except NonFiniteLoss as error:
+                _copy(buffers, good_buffers)
+                history.stop_reason = (f"non-finite loss ({error.args[0]}) at step {step + 1}: stopped before "
+                                       f"that step changed the weights (try a lower lr; lr was {schedule['lr']})")
                 warnings.warn(history.stop_reason)
                 break
-            scaler.step(optimizer)
-            scaler.update()
-
-            history.steps.append(step + 1)
-            history.loss.append(loss_value)
-            history.accuracy.append(accuracy)
-            history.lr.append(optimizer.param_groups[0]["lr"])
-            history.elapsed.append(history.seconds + time.perf_counter() - clock)
-            history.images += len(y)
-            if bar is not None:
-                bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{loss_value:.3f}")
-
-            done = step + 1 == steps
-            if eval_every and (step + 1) % eval_every == 0 and not done:
-                history.seconds += time.perf_counter() - clock
-                run_eval(step + 1)
+            history.record(step + 1, loss, accuracy, optimizer.param_groups[0]["lr"], len(y),
+                           history.seconds + time.perf_counter() - clock)
+            if eval_every and (step + 1) % eval_every == 0 and step + 1 < steps:
+                history.seconds += time.perf_counter() - clock  # evaluation time is not training time
+                _evaluate_into(history, model, data, step + 1, **evaluation)
                 clock = time.perf_counter()
-            if checkpoint_every and (step + 1) % checkpoint_every == 0 and not done:
+            if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < steps:
                 save_checkpoint(checkpoint, model, optimizer, scaler, history)
             if any(callback(history) for callback in callbacks):
                 history.stop_reason = "stopped by callback"
@@ -306,16 +357,14 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
     history.seconds += time.perf_counter() - clock
-    if bar is not None:
-        bar.close()
 
-    if not history.stop_reason:
-        history.stop_reason = "finished"
-    if eval_every is not None and history.steps and (not history.eval_steps
-                                                     or history.eval_steps[-1] != history.steps[-1]):
-        run_eval(history.steps[-1])
+
+def _finish(history: History, model, data, eval_at_end: bool, evaluation: dict, checkpoint, state, callbacks) -> None:
+    """After the last step: evaluate, save, and tell every callback that training has ended."""
+    history.stop_reason = history.stop_reason or "finished"
+    if eval_at_end and history.steps and history.eval_steps[-1:] != history.steps[-1:]:
+        _evaluate_into(history, model, data, history.steps[-1], **evaluation)
     if checkpoint is not None and history.steps:
-        save_checkpoint(checkpoint, model, optimizer, scaler, history)
+        save_checkpoint(checkpoint, *state, history)
     for callback in callbacks:
         callback(history)
-    return history

@@ -23,6 +23,7 @@ import time
 import traceback
 
 import ipywidgets as widgets
+import torch
 import plotly.graph_objects as go
 from IPython.display import display
 from traitlets import validate
@@ -216,7 +217,8 @@ class ExperimentPanel:
         n = 2
         while label in self.plot.runs:
             label, n = f"{net_label(depth, shortcut)} seed {seed} #{n}", n + 1
-        model = build_net(depth, shortcut, self.data, self.profile, seed)  # here, not in the worker thread
+        with torch.random.fork_rng(devices=[]):  # the learner's own random numbers stay as they were
+            model = build_net(depth, shortcut, self.data, self.profile, seed)  # here, not in the worker thread
         self._label, self._history, self._error = label, None, None
         self._stop.clear()
         callbacks = [self.plot.callback(label), self._keep, lambda history: self._stop.is_set()]

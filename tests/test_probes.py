@@ -11,11 +11,6 @@ def digits_batch(n=128):
     return data.train_images[:n], data.train_labels[:n]
 
 
-def quarter_ratio(norms):
-    q = len(norms) // 4
-    return sum(norms[:q]) / sum(norms[-q:])
-
-
 def test_bn_plain_net_gradients_explode_toward_the_input_residual_ones_do_not():
     # Measured for this course (paper_numbers.md, after Yang et al. 2019): first/last quarter
     # weight-gradient ratio ~172 for plain-56 against ~2.2 for ResNet-56 on digits, width 8.
@@ -23,9 +18,11 @@ def test_bn_plain_net_gradients_explode_toward_the_input_residual_ones_do_not():
     ratios = {}
     for make in (plain_net, resnet):
         torch.manual_seed(0)
-        profile = probes.gradient_norms(make(56, width=8, in_channels=1), x, y)
-        assert len(profile.weight_grad) == 55 and len(profile.activation_grad) == 27
-        ratios[make.__name__] = quarter_ratio(profile.weight_grad)
+        torch.manual_seed(0)
+        model = make(56, width=8, in_channels=1)
+        weights = probes.gradient_norms(model, x, y)
+        assert len(weights) == 55 and len(probes.gradient_norms(model, x, y, wrt="activations")) == 27
+        ratios[make.__name__] = weights.quarter_ratio()
     assert ratios["plain_net"] > 10 * ratios["resnet"]
 
 
@@ -41,14 +38,17 @@ def test_probes_leave_the_model_as_they_found_it():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_response_std_has_one_value_per_3x3_layer():
+def test_response_std_has_one_value_per_3x3_layer_measured_where_the_paper_does():
     x, _ = digits_batch(32)
     for kwargs, n_layers in [(dict(), 1 + 6 * 2), (dict(preact=True), 1 + 6 * 2),
                              (dict(depth=11, block="bottleneck"), 1 + 3)]:
         model = resnet(**{"depth": 14, "width": 4, "in_channels": 1, **kwargs})
-        names, stds = probes.response_std(model, x)
-        assert len(names) == len(stds) == n_layers
-        assert all(s > 0 for s in stds)
+        measured = probes.response_std(model, x)
+        assert len(measured) == n_layers and measured.names[0] == "conv1"
+        model.eval()
+        with torch.no_grad():  # the stem's response: after its BN (post-activation), else the conv itself
+            stem = model.conv1(x) if model.preact else model.bn1(model.conv1(x))
+        assert measured.values[0] == pytest.approx(stem.std().item(), rel=1e-6)
 
 
 def test_response_std_is_measured_after_bn_in_post_activation_nets():
@@ -56,7 +56,7 @@ def test_response_std_is_measured_after_bn_in_post_activation_nets():
     model = plain_net(8, width=4, in_channels=1)
     with torch.no_grad():
         model.layer1[0].bn2.weight.fill_(3.0)  # scales that layer's response by 3
-    names, stds = probes.response_std(model, x)
+    names, stds = probes.response_std(model, x).names, probes.response_std(model, x).values
     assert names[2] == "layer1.0.conv2"
     # bn2 of an untrained net in eval mode has running var 1: output std = 3 * conv output std
     model.eval()
@@ -95,9 +95,10 @@ def test_residual_nets_keep_the_inputs_similarity_structure_plain_nets_scramble_
     x, _ = digits_batch(128)
     for seed in range(2):
         torch.manual_seed(seed)
-        _, plain = probes.similarity_kept(plain_net(56, width=8, in_channels=1), x)
+        plain = probes.similarity_kept(plain_net(56, width=8, in_channels=1), x).values
         torch.manual_seed(seed)
-        names, res = probes.similarity_kept(resnet(56, width=8, in_channels=1), x)
+        kept = probes.similarity_kept(resnet(56, width=8, in_channels=1), x)
+        names, res = kept.names, kept.values
         assert len(names) == len(res) == 27
         assert abs(plain[-1]) < 0.1 and res[-1] > 0.15
         assert res[0] > 0.5  # one block in, the residual net still sees the inputs' resemblances
@@ -106,9 +107,10 @@ def test_residual_nets_keep_the_inputs_similarity_structure_plain_nets_scramble_
 def test_residual_ratio_is_zero_at_zero_init_and_positive_otherwise():
     x, _ = digits_batch(32)
     torch.manual_seed(0)
-    names, ratios = probes.residual_ratio(resnet(14, width=4, in_channels=1, zero_init_residual=True), x)
+    measured = probes.residual_ratio(resnet(14, width=4, in_channels=1, zero_init_residual=True), x)
+    names, ratios = measured.names, measured.values
     assert len(names) == 6 and ratios == [0.0] * 6
-    _, ratios = probes.residual_ratio(resnet(14, width=4, in_channels=1), x)
+    ratios = probes.residual_ratio(resnet(14, width=4, in_channels=1), x).values
     assert all(r > 0.1 for r in ratios)
 
 
@@ -128,21 +130,30 @@ def test_lesion_passes_the_input_through_and_restores_the_block():
         assert out.shape == (4, 8, 4, 4) and torch.equal(out[:, :4], inside[:, :, ::2, ::2])
 
 
-def test_lesion_accuracy_has_one_value_per_block_and_the_intact_net_is_untouched():
+def test_lesion_accuracy_deletes_one_block_at_a_time_and_leaves_the_net_intact():
     data = load_digits()
     torch.manual_seed(0)
-    model = resnet(8, width=4, in_channels=1)
+    model = resnet(8, width=4, in_channels=1, zero_init_residual=True)  # every branch F = 0: blocks are identities
+    intact = model(data.test_images)
     accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
-    assert len(accuracies) == 3 and all(0 <= a <= 1 for a in accuracies)
-    assert all("forward" not in b.__dict__ for b in model.blocks())
+    assert accuracies.names == ["layer1.0", "layer2.0", "layer3.0"]
+    # Deleting an identity block changes nothing: each lesioned accuracy is the intact one, exactly.
+    from resnet_lab.train import evaluate
+
+    assert accuracies.values == [evaluate(model, data.test_images, data.test_labels)[1]] * 3
+    torch.manual_seed(0)
+    plain = plain_net(8, width=4, in_channels=1)
+    with probes.lesion(plain, 0):  # a plain block is no identity: its deletion changes the output
+        assert not torch.allclose(plain(data.test_images), intact)
+    assert torch.equal(model(data.test_images), intact) and all("forward" not in b.__dict__ for b in model.blocks())
 
 
 def test_without_bn_plain_gradients_vanish_toward_the_input():
     # Measured for this course: ~2e-5 first/last block at depth 56 without BN (DESIGN.md: ~1e-6..1e-4).
     x, y = digits_batch()
     torch.manual_seed(0)
-    profile = probes.gradient_norms(plain_net(56, width=8, in_channels=1, batch_norm=False), x, y)
-    assert profile.activation_grad[0] / profile.activation_grad[-1] < 1e-3
+    norms = probes.gradient_norms(plain_net(56, width=8, in_channels=1, batch_norm=False), x, y, wrt="activations")
+    assert norms.first_over_last() < 1e-3
 
 
 def test_scaling_every_shortcut_by_lambda_scales_the_gradient_by_lambda_per_block():
@@ -154,6 +165,6 @@ def test_scaling_every_shortcut_by_lambda_scales_the_gradient_by_lambda_per_bloc
         torch.manual_seed(0)
         model = resnet(20, width=4, in_channels=1, zero_init_residual=True).double()
         model.set_skip_scale(lam)
-        a = probes.gradient_norms(model, x, y).activation_grad
+        a = probes.gradient_norms(model, x, y, wrt="activations").values
         relative[lam] = a[0] / a[-2]  # 7 shortcuts between block 1 and block 8
     assert relative[0.8] / relative[1.0] == pytest.approx(0.8 ** 7, rel=1e-6)

@@ -28,12 +28,22 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
-def test_every_profile_is_consistent(name):
+def test_every_profile_builds_its_nets_for_its_dataset(name):
+    from resnet_lab.data import load_dataset
+    from resnet_lab.experiments import build_net
+
     p = PROFILES[name]
+    shapes = {"digits": (1, 8, 8, 10), "cifar10": (3, 32, 32, 10)}  # CIFAR-10 is not loaded: no network here
+    channels, height, width, classes = shapes[p.dataset]
+    if p.dataset == "digits":
+        data = load_dataset("digits")
+        assert data.train_images.shape[1:] == (channels, height, width) and data.num_classes == classes
     assert p.shallow_depth < p.deep_depth <= p.max_depth
-    assert {p.shallow_depth, p.deep_depth, p.max_depth} <= set(valid_depths("basic", p.max_depth))
-    assert p.dataset in ("digits", "cifar10") and p.steps > 0
-    assert p.dataset == ("cifar10" if name == "gpu" else "digits")  # CPU profiles stay offline
+    for depth in (p.shallow_depth, p.deep_depth, p.max_depth):  # a bad depth would raise here
+        with torch.device("meta"):
+            net = build_net(depth, "A", type("D", (), {"in_channels": channels, "num_classes": classes})(), p)
+        assert net.conv1.in_channels == channels and net.fc.out_features == classes
+    assert p.batch_size <= (1347 if p.dataset == "digits" else 50_000)  # digits has 1,347 training images
 
 
 def test_a_rehearsal_shortens_the_gpu_profile_but_keeps_its_code_path(monkeypatch):

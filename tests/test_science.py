@@ -19,7 +19,7 @@ def final_losses():
     for seed in (0, 1):
         for shortcut, kind in [(None, "plain"), ("A", "res")]:
             for depth in (profile.shallow_depth, profile.deep_depth):
-                history = train_net(depth, shortcut, data, profile, seed, eval_every=None)
+                history = train_net(depth, shortcut, data, profile, seed, eval_at_end=False)
                 losses[kind, depth, seed] = history.final_loss()
     return profile, losses
 

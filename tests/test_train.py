@@ -48,7 +48,7 @@ def test_paper_schedule_divides_lr_by_10_at_half_and_three_quarters():
 def test_warmup_trains_at_warmup_lr_first(data):
     # He et al. 2015: ResNet-110 starts at 0.01 for ~400 iterations, then 0.1.
     history = fit(small_net(), data, steps=10, batch_size=32, warmup_steps=4, milestones=(0.8,),
-                  progress=False, eval_every=None)
+                  progress=False, eval_at_end=False)
     assert history.lr == pytest.approx([0.01] * 4 + [0.1] * 4 + [0.01] * 2)
 
 
@@ -56,7 +56,7 @@ def test_periodic_evaluation(data):
     history = fit(small_net(), data, steps=10, batch_size=32, eval_every=4, progress=False)
     assert history.eval_steps == [4, 8, 10]
     assert len(history.train_loss) == len(history.test_accuracy) == 3
-    history = fit(small_net(), data, steps=3, batch_size=32, eval_every=None, progress=False)
+    history = fit(small_net(), data, steps=3, batch_size=32, eval_at_end=False, progress=False)
     assert history.eval_steps == []
 
 
@@ -106,7 +106,7 @@ def test_non_finite_loss_stops_with_a_message_and_keeps_the_last_good_weights(da
     model = NaNAfter(small_net(), n=6)
     snapshots = []
     with pytest.warns(UserWarning, match="non-finite loss"):
-        history = fit(model, data, steps=20, batch_size=32, progress=False, eval_every=None,
+        history = fit(model, data, steps=20, batch_size=32, progress=False, eval_at_end=False,
                       callbacks=[lambda h: snapshots.append({k: v.clone() for k, v in model.state_dict().items()})])
     assert "step 6" in history.stop_reason and "lr" in history.stop_reason
     assert len(history.steps) == 5 and all(math.isfinite(v) for v in history.loss)
@@ -137,8 +137,24 @@ def test_callback_returning_true_stops_and_callbacks_see_the_end(data):
     assert seen[-1] == (4, "stopped by callback") and seen[-2] == (4, "")
 
 
-def test_progress_bar_runs(data, capsys):
-    fit(small_net(), data, steps=3, batch_size=32, progress=True, label="bar")
+def test_progress_bar_counts_every_step_and_closes(data, capsys):
+    from resnet_lab.train import ProgressBar
+
+    bars = []
+    original = ProgressBar.__init__
+
+    def keep(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        bars.append(self)
+
+    ProgressBar.__init__ = keep
+    try:
+        fit(small_net(), data, steps=3, batch_size=32, progress=True, label="bar")
+    finally:
+        ProgressBar.__init__ = original
+    (bar,) = bars
+    assert bar.bar.n == 3 and bar.bar.total == 3
+    assert bar.bar.disable  # tqdm's mark of a closed bar
     assert "bar" in capsys.readouterr().err
 
 
@@ -153,8 +169,8 @@ def test_bfloat16_autocast_and_channels_last_on_cpu(data):
 
 
 def test_channels_last_alone_matches_float32_closely(data):
-    a = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_every=None)
-    b = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_every=None, channels_last=True)
+    a = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_at_end=False)
+    b = fit(small_net(), data, steps=5, batch_size=32, progress=False, eval_at_end=False, channels_last=True)
     assert a.loss == pytest.approx(b.loss, rel=1e-4)
 
 
@@ -209,8 +225,8 @@ def test_bad_arguments_raise_before_training(data, kwargs, message):
 
 def test_torch_compile_path_gives_the_same_losses_on_cpu(data):
     # The gpu profile compiles the model; on a CPU the compiled net must train identically (~30 s).
-    eager = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None)
-    compiled = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_every=None, compile=True)
+    eager = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_at_end=False)
+    compiled = fit(small_net(), data, steps=3, batch_size=32, progress=False, eval_at_end=False, compile=True)
     assert compiled.loss == pytest.approx(eager.loss, rel=1e-4)
 
 

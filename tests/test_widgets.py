@@ -249,3 +249,14 @@ def test_slider_plot_with_two_sliders_passes_both_values():
     view = SliderPlot([a, b], lambda x, y: go.Figure(go.Bar(y=[x, y])))
     b.value = 5
     assert list(view.figure.data[0].y) == [1, 5]
+
+
+def test_panel_leaves_the_learners_random_numbers_alone(data):
+    """fit seeds the global generator only for dropout, and the panel builds its net under fork_rng."""
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    panel = ExperimentPanel(data, quick_profile(5))
+    panel.train()
+    panel.wait(30)
+    assert torch.equal(torch.rand(3), expected)
