@@ -44,8 +44,8 @@ def test_seconds_per_step_is_the_fastest_pass_after_a_warm_up_and_leaves_no_grad
 
     from resnet_lab.complexity import seconds_per_step
 
-    # A fake clock: the warm-up pass takes 10 s, then 3 s, 2 s, 4 s. No real time is measured.
-    ticks = iter([0, 10, 10, 13, 13, 15, 15, 19])
+    # A fake clock: the warm-up pass takes 1 s (it must not count), then 3 s, 2 s, 4 s. No real time is measured.
+    ticks = iter([0, 1, 1, 4, 4, 6, 6, 10])
     model = resnet(8, width=4, in_channels=1)
     images, labels = torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,))
     assert seconds_per_step(model, images, labels, repeats=3, clock=lambda: next(ticks)) == 2

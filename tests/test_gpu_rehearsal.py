@@ -6,7 +6,6 @@ batches under cifar-10-batches-py/). torchvision checks each file's md5 against 
 so the kernels skip that one check (an IPython start-up file); everything else is torchvision's code.
 On the gpu profile a notebook's claim checks report instead of raising: none may fail here.
 """
-import os
 import pickle
 import shutil
 import time
