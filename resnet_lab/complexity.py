@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import torch
+import torchvision
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -38,8 +39,6 @@ def torchvision_model(name: str, **kwargs) -> nn.Module:
 
     Good for counting (count_parameters, count_macs) even for VGG-19's 144M parameters.
     """
-    import torchvision
-
     builders = torchvision.models.list_models(module=torchvision.models)
     if name not in builders:
         raise ValueError(f"name={name!r} is not a torchvision classification model: try one of "

@@ -17,6 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from sklearn.datasets import load_digits as sklearn_digits
+from sklearn.model_selection import train_test_split
+from torchvision.datasets import CIFAR10
 
 DATASETS = ("digits", "cifar10", "synthetic")
 SEED_MIXING_PRIME = 1_000_003
@@ -66,9 +69,6 @@ def _normalised(name, train_x, train_y, test_x, test_y, classes, crop_padding, f
 def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     """scikit-learn's 8x8 digits, split into train/test by `seed` (stratified). No augmentation:
     a mirrored digit is another symbol, and the degradation experiments measure how well a net fits."""
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
-
     digits = sklearn_digits()
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8), values 0..16
     labels = torch.tensor(digits.target, dtype=torch.int64)
@@ -80,8 +80,6 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
 
 def load_cifar10(root: str | Path = "data", download: bool = True) -> Dataset:
     """CIFAR-10 via torchvision, with the paper's augmentation (4-pixel pad, random crop, flip)."""
-    from torchvision.datasets import CIFAR10
-
     try:
         train = CIFAR10(str(root), train=True, download=download)
         test = CIFAR10(str(root), train=False, download=download)

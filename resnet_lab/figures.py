@@ -18,6 +18,9 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+import plotly.io as pio
+from matplotlib.figure import Figure
+
 STATIC_ENV_VAR = "RESNET_LAB_STATIC_FIGURES"
 
 
@@ -37,8 +40,7 @@ def use_static_images() -> None:
     kaleido draws the PNG with a Chromium already on the machine (Debian's, for `make test`); one
     browser is kept running, so each figure costs about 0.15 s instead of 2 s.
     """
-    import kaleido
-    import plotly.io as pio
+    import kaleido  # a test-tools dependency: only `make notebooks` needs it
 
     kaleido.start_sync_server(silence_warnings=True)
     warnings.filterwarnings("ignore", message="The kopts argument is ignored")  # plotly's note about the server
@@ -59,8 +61,6 @@ def line_chart_png(lines: Sequence[tuple[str, Sequence[float], Sequence[float], 
 
     Uses matplotlib's object API (no pyplot), so it never touches the notebook's own figures.
     """
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=(8, 4), dpi=90, layout="constrained")
     axes = figure.add_subplot()
     for label, x, y, dotted in lines:

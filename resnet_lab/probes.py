@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchviz import make_dot
 
 from .models import CifarResNet
 from .train import evaluate
@@ -223,8 +224,6 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
               "(macOS) or `conda install graphviz`. Meanwhile, here are the modules in order:\n")
         print(model)
         return None
-    from torchviz import make_dot
-
     parameter = next(model.parameters())
     # The input needs a gradient too, or autograd (and so the picture) would not show the skip path.
     x = torch.zeros(1, *input_size, device=parameter.device, requires_grad=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from .data import Dataset, DeviceLoader
 
@@ -217,8 +218,6 @@ class ProgressBar:
     """A `fit` callback: a tqdm bar with the latest loss, closed when training ends."""
 
     def __init__(self, steps: int, label: str = "", start: int = 0):
-        from tqdm.auto import tqdm
-
         self.bar = tqdm(total=steps, initial=start, desc=label or "training", leave=False)
 
     def __call__(self, history: History) -> None:
