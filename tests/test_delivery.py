@@ -185,7 +185,8 @@ def test_torch_installer_falls_back_in_one_line_when_the_cpu_index_fails(monkeyp
     finally:
         sys.path.pop(0)
     calls = []
-    monkeypatch.setattr(install_torch, "pip", lambda *args: calls.append(args) or (1 if "--index-url" in args else 0))
+    monkeypatch.setattr(install_torch, "pip",
+                        lambda *args, **kwargs: calls.append(args) or (1 if "--index-url" in args else 0))
     monkeypatch.setattr(install_torch.platform, "system", lambda: "Linux")
     monkeypatch.setattr(install_torch.shutil, "which", lambda name: None)
     monkeypatch.delenv("TORCH_VARIANT", raising=False)

@@ -32,14 +32,19 @@ def cpu_requirements(requirements: list[str]) -> list[str]:
     return [r + "+cpu" if "==" in r and "+" not in r else r for r in requirements]
 
 
-def pip(*args: str) -> int:
-    return subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", *args])
+def pip(*args: str, quiet_failure: bool = False) -> int:
+    """pip install; with quiet_failure, its messages are kept back (the caller says what happened in one line)."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", *args]
+    if quiet_failure:
+        return subprocess.run(command, capture_output=True, text=True).returncode
+    return subprocess.call(command)
 
 
 def main(requirements: list[str]) -> int:
     has_gpu = shutil.which("nvidia-smi") is not None
     if wants_cpu_wheels(platform.system(), has_gpu, os.environ.get("TORCH_VARIANT", "")):
-        if pip("--index-url", CPU_INDEX, "--timeout", "10", "--retries", "0", *cpu_requirements(requirements)) == 0:
+        if pip("--index-url", CPU_INDEX, "--timeout", "10", "--retries", "0", *cpu_requirements(requirements),
+               quiet_failure=True) == 0:
             return 0
         print(f"CPU-only PyTorch wheels could not be fetched from {CPU_INDEX}; installing the default build instead.")
     return pip(*requirements)
