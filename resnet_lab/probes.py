@@ -66,9 +66,16 @@ def _untouched(model: nn.Module):
 
 
 def _on_model_device(model: nn.Module, *tensors: torch.Tensor):
-    """The tensors, moved to the device of the model's parameters (a model trained on a GPU stays there)."""
-    device = next(model.parameters()).device
-    return [t.to(device) for t in tensors]
+    """The tensors on the device of the model's parameters (a model trained on a GPU stays there), images in
+    the model's memory format (a model `fit` trained in channels_last stays in it)."""
+    weight = next(model.parameters())
+    channels_last = any(m.weight.dim() == 4 and not m.weight.is_contiguous()
+                        and m.weight.is_contiguous(memory_format=torch.channels_last)
+                        for m in model.modules() if isinstance(m, nn.Conv2d))
+    moved = [t.to(weight.device) for t in tensors]
+    if channels_last:
+        moved = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in moved]
+    return moved
 
 
 @contextmanager

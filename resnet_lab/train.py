@@ -28,7 +28,9 @@ from tqdm.auto import tqdm
 from .data import Dataset, DeviceLoader
 
 EVAL_TRAIN_IMAGES = 10_000  # training images evaluated for the training error (CIFAR-10 has 50,000: 1/5 is plenty)
-FINAL_LOSS_STEPS = 10  # History.final_loss averages this many last mini-batch losses: less noisy than one
+CHANNELS_LAST_MIN_SIZE = 32  # CPU: channels_last from this image size on (benchmarks/memory_format.py)
+FINAL_LOSS_STEPS = 10
+STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels): ~10-40x a later step  # History.final_loss averages this many last mini-batch losses: less noisy than one
 
 
 class NonFiniteLoss(Exception):
@@ -82,6 +84,13 @@ def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None
         return torch.bfloat16
     warnings.warn(f"mixed precision is not used on {device.type}; training in float32")
     return None
+
+
+def channels_last_pays(device: torch.device, image_size: int) -> bool:
+    """Whether the channels_last memory format trains faster here: on CUDA always; on a CPU for images of
+    CHANNELS_LAST_MIN_SIZE pixels and up (measured: 1.2x at 32x32 with 1 and 2 threads; at 8x8 and 16x16
+    it is faster on one thread and slower on two, so small images stay contiguous)."""
+    return device.type == "cuda" or (device.type == "cpu" and image_size >= CHANNELS_LAST_MIN_SIZE)
 
 
 @dataclass
@@ -285,14 +294,14 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
         progress=True adds a ProgressBar.
     checkpoint: a file to save to every `checkpoint_every` steps and at the end; with resume=True
         an existing file is loaded first and training continues from its step.
-    amp: mixed precision (None = on for CUDA). channels_last: None = on for CUDA.
+    amp: mixed precision (None = on for CUDA). channels_last: None = where it pays (`channels_last_pays`).
     """
     _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint)
     device = pick_device(device)
     loader = DeviceLoader.for_training(data, batch_size, seed=seed, device=device)  # checks batch_size
     check_model_fits_data(model.to(device), data)
     amp_dtype = autocast_dtype(device, amp)
-    channels_last = device.type == "cuda" if channels_last is None else channels_last
+    channels_last = channels_last_pays(device, data.image_size) if channels_last is None else channels_last
     if any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules()):
         torch.manual_seed(seed)  # dropout draws from the global generator; nothing else in training does
     forward = _prepared(model, channels_last, compile)

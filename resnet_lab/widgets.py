@@ -33,7 +33,7 @@ from .experiments import build_net, net_label, train_model
 from .figures import line_chart_png, plotly_png
 from .models import valid_depths
 from .profiles import Profile, get_profile
-from .train import History
+from .train import STARTUP_STEPS, History
 
 LOSS_RANGE = (1e-4, 10.0)  # the y-axis of an empty loss plot: where cross-entropy curves live
 
@@ -67,10 +67,17 @@ class LivePlot:
 
     @property
     def xlabel(self) -> str:
-        return "step" if self.x == "steps" else "seconds of training"
+        return "step" if self.x == "steps" else f"seconds of training (after the first {STARTUP_STEPS} steps)"
 
     def _curve(self, history: History) -> tuple[list, list]:
-        return getattr(history, self.x), getattr(history, self.metric)
+        if self.x == "steps":
+            return history.steps, getattr(history, self.metric)
+        # On a time axis the first steps' one-off start-up cost would make a net look stalled: leave it out.
+        elapsed, values = history.elapsed, getattr(history, self.metric)
+        if len(elapsed) <= STARTUP_STEPS:
+            return [], []
+        start = elapsed[STARTUP_STEPS - 1]
+        return [e - start for e in elapsed[STARTUP_STEPS:]], values[STARTUP_STEPS:]
 
     def callback(self, label: str):
         """A new curve named `label`, and the function that redraws it during `fit` (throttled)."""
