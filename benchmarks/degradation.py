@@ -29,7 +29,7 @@ def main() -> None:
     profile = get_profile(args.profile)
     shallow, deep = args.depths or (profile.shallow_depth, profile.deep_depth)
     steps = args.steps or profile.steps
-    data = load_dataset(profile.dataset)
+    data = load_dataset(profile.dataset, size=profile.image_size)
     print(f"profile={profile.name} dataset={data.name} steps={steps} batch={profile.batch_size} "
           f"width={profile.width} threads={args.threads}")
     print(f"{'seed':>4} {'plain-' + str(shallow):>10} {'plain-' + str(deep):>10} {'res-' + str(shallow):>10} "

@@ -169,7 +169,7 @@ def main() -> None:
 
     peaks = {1: matmul_gflops(1), args.threads: matmul_gflops(args.threads)}
     torch.set_num_threads(args.threads)
-    data = cifar_shaped(5000) if args.dataset == "cifar-shaped" else load_digits()
+    data = cifar_shaped(5000) if args.dataset == "cifar-shaped" else load_digits(size=16)  # the cpu profile's digits
     flops_per_image = 3 * 2 * count_macs(make_model(args, data), (data.in_channels, data.image_size, data.image_size))
     memory_format = "channels_last" if channels_last_pays(torch.device(args.device), data.image_size) else "contiguous"
     print(f"ResNet-{args.depth} width {args.width}, batch {args.batch_size}, {args.steps} steps x "

@@ -33,7 +33,7 @@ def start(profile: str | None = None, data_root: str = "data", save_to_drive: bo
         use_static_images()
     if on_colab():
         chosen = _on_colab(chosen, save_to_drive)
-    data = load_dataset(chosen.dataset, root=data_root)
+    data = load_dataset(chosen.dataset, root=data_root, size=chosen.image_size)
     device = pick_device()
     name = torch.cuda.get_device_name() if device.type == "cuda" else device.type
     print(f"device: {name} · profile: {chosen.name} ({chosen.steps} steps per run) · dataset: {data!r}")
@@ -42,7 +42,7 @@ def start(profile: str | None = None, data_root: str = "data", save_to_drive: bo
 
 def _on_colab(profile: Profile, save_to_drive: bool) -> Profile:
     if not torch.cuda.is_available():
-        print("Colab gave this notebook no GPU, so it runs the cpu profile (8x8 digits, about 2 minutes). "
+        print("Colab gave this notebook no GPU, so it runs the cpu profile (digits at 16x16, about 2 minutes). "
               "For CIFAR-10 on a GPU: Runtime > Change runtime type > T4 GPU, then run the notebook again.")
     if save_to_drive:
         from google.colab import drive

@@ -2,7 +2,10 @@
 
 `load_dataset(name)` returns every dataset in one shape, a `Dataset`:
     "digits"     scikit-learn's bundled 8x8 handwritten digits (1,797 images, 1 channel): offline,
-                 real data, small enough to train deep nets on a CPU in seconds. The CPU default.
+                 real data, small enough to train deep nets on a CPU in seconds. The CPU profiles
+                 upsample them to 16x16, so that a CIFAR-family net's last stage works on 4x4 maps
+                 (at 8x8 it would be 2x2, where a zero-padded 3x3 convolution sees mostly padding:
+                 benchmarks/resolution.py).
     "cifar10"    CIFAR-10 through torchvision (50,000 + 10,000 images, 3x32x32), downloaded on demand.
     "synthetic"  random images whose class is a fixed pattern plus noise: for tests only.
 
@@ -66,11 +69,24 @@ def _normalised(name, train_x, train_y, test_x, test_y, classes, crop_padding, f
                    mean.flatten().tolist(), std.flatten().tolist(), crop_padding, flip)
 
 
-def load_digits(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+def load_digits(test_fraction: float = 0.25, seed: int = 0, size: int = 8, resize: str = "upsample") -> Dataset:
     """scikit-learn's 8x8 digits, split into train/test by `seed` (stratified). No augmentation:
-    a mirrored digit is another symbol, and the degradation experiments measure how well a net fits."""
+    a mirrored digit is another symbol, and the degradation experiments measure how well a net fits.
+
+    size: 8 keeps the originals; a multiple of 8 makes them larger, by bilinear upsampling
+    (resize="upsample") or by a border of background (resize="pad").
+    """
+    if not isinstance(size, int) or size < 8 or size % 8:
+        raise ValueError(f"size={size!r} is not valid: it must be 8 or a larger multiple of 8")
+    if resize not in ("upsample", "pad"):
+        raise ValueError(f"resize={resize!r} is not valid: use 'upsample' or 'pad'")
     digits = sklearn_digits()
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8), values 0..16
+    if size > 8 and resize == "upsample":
+        images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    elif size > 8:
+        border = (size - 8) // 2
+        images = torch.nn.functional.pad(images, (border,) * 4)
     labels = torch.tensor(digits.target, dtype=torch.int64)
     train_idx, test_idx = train_test_split(range(len(labels)), test_size=test_fraction,
                                            random_state=seed, stratify=digits.target)
@@ -111,10 +127,13 @@ def make_synthetic(n_train: int = 512, n_test: int = 128, num_classes: int = 4, 
                        [f"pattern {c}" for c in range(num_classes)], crop_padding=0, flip=False)
 
 
-def load_dataset(name: str, root: str | Path = "data", download: bool = True, seed: int = 0) -> Dataset:
-    """One of DATASETS by name."""
+def load_dataset(name: str, root: str | Path = "data", download: bool = True, seed: int = 0,
+                 size: int | None = None) -> Dataset:
+    """One of DATASETS by name; `size` upsamples the digits (None keeps each dataset's own size)."""
+    if size is not None and name != "digits":
+        raise ValueError(f"size={size!r} is not valid for dataset={name!r}: only the digits can be resized")
     if name == "digits":
-        return load_digits(seed=seed)
+        return load_digits(seed=seed, size=size or 8)
     if name == "cifar10":
         return load_cifar10(root, download)
     if name == "synthetic":
@@ -209,3 +228,33 @@ class DeviceLoader:
 
     def __len__(self) -> int:
         return self.steps_per_epoch
+
+
+def make_digit_canvases(digits: Dataset, n_train: int = 1000, n_test: int = 200, per_canvas: int = 2,
+                        seed: int = 0) -> Dataset:
+    """A segmentation task made from `digits`: canvases of 2x2 cells, `per_canvas` digits in random cells,
+    every pixel labelled 0 (background) or 1 + the digit drawn there (ink above a quarter of full strength).
+
+    Training canvases use the training digits and test canvases the test digits.
+    """
+    if not 1 <= per_canvas <= 4:
+        raise ValueError(f"per_canvas={per_canvas!r} is not valid: a canvas has 4 cells, use 1 to 4")
+    size = digits.image_size
+    g = torch.Generator().manual_seed(seed)
+
+    def canvases(images, labels, n):
+        raw = images * digits.std[0] + digits.mean[0]  # back to ink, 0..16
+        canvas = torch.zeros(n, 1, 2 * size, 2 * size)
+        mask = torch.zeros(n, 2 * size, 2 * size, dtype=torch.int64)
+        for i in range(n):
+            for cell in torch.randperm(4, generator=g)[:per_canvas].tolist():
+                k = torch.randint(len(labels), (1,), generator=g).item()
+                rows, cols = slice(cell // 2 * size, (cell // 2 + 1) * size), slice(cell % 2 * size, (cell % 2 + 1) * size)
+                canvas[i, 0, rows, cols] = raw[k, 0]
+                mask[i, rows, cols] = torch.where(raw[k, 0] > 4, labels[k] + 1, 0)
+        return canvas, mask
+
+    train_x, train_y = canvases(digits.train_images, digits.train_labels, n_train)
+    test_x, test_y = canvases(digits.test_images, digits.test_labels, n_test)
+    return _normalised("digit canvases", train_x, train_y, test_x, test_y, ["background", *digits.classes],
+                       crop_padding=0, flip=False)

@@ -1,7 +1,7 @@
 """How much compute a notebook may spend, per environment.
 
-    smoke  tests and `pytest --nbval`: seconds per notebook, digits.
-    cpu    the default without a GPU: about 2 minutes per notebook on 2 cores, digits.
+    smoke  tests and `pytest --nbval`: seconds per notebook, digits at 16x16.
+    cpu    the default without a GPU: about 2 minutes per notebook on 2 cores, digits at 16x16.
     gpu    the default with CUDA: CIFAR-10 at a scale that approaches the papers.
 
 `get_profile()` picks one from the environment variable RESNET_LAB_PROFILE if it is set,
@@ -34,6 +34,7 @@ class Profile:
     checkpoint_every: int  # steps between checkpoints (0 = none)
     compile: bool  # torch.compile: pays off only for long runs
     time_budget: float  # seconds of training per net, for same-wall-clock comparisons
+    image_size: int | None = None  # digits upsampled to this size (None: the dataset's own)
     strict_claims: bool = True  # a notebook's claim check raises (smoke, cpu) or reports what it saw (gpu)
     checkpoint_dir: str = "checkpoints"  # course.start() points it at Google Drive on request
 
@@ -41,10 +42,10 @@ class Profile:
 PROFILES = {
     "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
                      deep_depth=32, max_depth=32, eval_every=0, checkpoint_every=0,
-                     compile=False, time_budget=3.0),
+                     compile=False, time_budget=3.0, image_size=16),
     "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
                    deep_depth=56, max_depth=56, eval_every=50, checkpoint_every=0,
-                   compile=False, time_budget=15.0),
+                   compile=False, time_budget=15.0, image_size=16),
     "gpu": Profile("gpu", "cifar10", steps=8_000, batch_size=128, width=16, shallow_depth=20,
                    deep_depth=56, max_depth=110, eval_every=1_000, checkpoint_every=1_000,
                    compile=True, time_budget=150.0, strict_claims=False),

@@ -144,3 +144,33 @@ def test_subset_keeps_a_stratified_fraction_of_the_training_set_only():
     assert torch.equal(subset(data, 0.1).train_images, small.train_images)  # fixed by the seed
     with pytest.raises(ValueError, match="fraction=0"):
         subset(data, 0)
+
+
+def test_digits_upsampled_to_16_keep_the_split_and_the_picture():
+    small, large = load_digits(), load_digits(size=16)
+    assert large.train_images.shape == (1347, 1, 16, 16) and large.image_size == 16
+    assert torch.equal(small.train_labels, large.train_labels)  # same images, same order
+    # the same picture, larger: shrinking it back by averaging 2x2 blocks correlates with the original
+    back = torch.nn.functional.avg_pool2d(large.train_images[:50], 2).flatten()
+    assert torch.corrcoef(torch.stack([back, small.train_images[:50].flatten()]))[0, 1] > 0.95
+
+
+def test_digits_padded_to_16_have_a_background_border():
+    data = load_digits(size=16, resize="pad")
+    raw = data.train_images * data.std[0] + data.mean[0]  # back to pixel values 0..16
+    border = torch.ones(16, 16, dtype=torch.bool)
+    border[4:12, 4:12] = False
+    assert raw[:, 0, border].abs().max() < 1e-4 and raw[:, 0, 4:12, 4:12].max() > 15
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(size=12), r"size=12.*multiple of 8"), (dict(size=4), r"size=4"),
+                                             (dict(size=16, resize="crop"), r"resize='crop'.*upsample.*pad")])
+def test_bad_digit_sizes_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_digits(**kwargs)
+
+
+def test_only_the_digits_can_be_resized():
+    assert load_dataset("digits", size=16).image_size == 16
+    with pytest.raises(ValueError, match=r"size=16.*dataset='synthetic'"):
+        load_dataset("synthetic", size=16)

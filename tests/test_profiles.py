@@ -33,10 +33,10 @@ def test_every_profile_builds_its_nets_for_its_dataset(name):
     from resnet_lab.experiments import build_net
 
     p = PROFILES[name]
-    shapes = {"digits": (1, 8, 8, 10), "cifar10": (3, 32, 32, 10)}  # CIFAR-10 is not loaded: no network here
+    shapes = {"digits": (1, 16, 16, 10), "cifar10": (3, 32, 32, 10)}  # CIFAR-10 is not loaded: no network here
     channels, height, width, classes = shapes[p.dataset]
-    if p.dataset == "digits":
-        data = load_dataset("digits")
+    if p.dataset == "digits":  # upsampled: the last stage then works on 4x4 maps, not 2x2
+        data = load_dataset("digits", size=p.image_size)
         assert data.train_images.shape[1:] == (channels, height, width) and data.num_classes == classes
     assert p.shallow_depth < p.deep_depth <= p.max_depth
     for depth in (p.shallow_depth, p.deep_depth, p.max_depth):  # a bad depth would raise here

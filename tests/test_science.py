@@ -14,7 +14,7 @@ from resnet_lab.profiles import get_profile
 @pytest.fixture(scope="module")
 def final_losses():
     profile = get_profile("smoke")
-    data = load_dataset(profile.dataset)
+    data = load_dataset(profile.dataset, size=profile.image_size)
     losses = {}
     for seed in (0, 1):
         for shortcut, kind in [(None, "plain"), ("A", "res")]:
