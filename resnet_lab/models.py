@@ -14,7 +14,7 @@ Shortcut options (paper, Section 3.3):
     "C": a 1x1 projection on every shortcut.
     None: no shortcut at all, the plain net.
 
-ImageNet-scale ResNets are not rewritten here: use torchvision.models.
+The ImageNet ResNets (Table 1), built from these same blocks, are in resnet_lab.imagenet.
 """
 from __future__ import annotations
 
@@ -121,25 +121,25 @@ class BasicBlock(ResidualBlock):
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
         return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) and not self.preact else self.conv2
 
-    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
-        """(3x3 conv, the layer whose output is its response): the BN after it, or itself if pre-activation."""
-        return [(self.conv1, self.conv1 if self.preact else self.bn1), (self.conv2, self.conv2 if self.preact else self.bn2)]
-
 
 class Bottleneck(ResidualBlock):
-    """1x1 (reduce) -> 3x3 -> 1x1 (restore to `expansion` x planes), paper Fig. 5 right."""
+    """1x1 (reduce) -> 3x3 -> 1x1 (restore to `expansion` x planes), paper Fig. 5 right.
+
+    A block that halves the resolution strides its 3x3 convolution, as torchvision does ("ResNet V1.5");
+    stride_on_1x1=True strides the first 1x1 instead, as He et al. 2015 did (notebook 04 counts the cost).
+    """
 
     expansion = 4
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
-                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
+                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d, stride_on_1x1: bool = False):
         super().__init__()
         out_planes = planes * self.expansion
         self.in_planes, self.out_planes, self.stride, self.preact = in_planes, out_planes, stride, preact
         self.bn1 = norm(in_planes if preact else planes)
-        self.conv1 = conv1x1(in_planes, planes)
+        self.conv1 = conv1x1(in_planes, planes, stride if stride_on_1x1 else 1)
         self.bn2 = norm(planes)
-        self.conv2 = conv3x3(planes, planes, stride)
+        self.conv2 = conv3x3(planes, planes, 1 if stride_on_1x1 else stride)
         self.bn3 = norm(planes if preact else out_planes)
         self.conv3 = conv1x1(planes, out_planes)
         self.dropout = nn.Dropout(dropout)
@@ -159,10 +159,6 @@ class Bottleneck(ResidualBlock):
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
         return self.bn3 if isinstance(self.bn3, nn.BatchNorm2d) and not self.preact else self.conv3
-
-    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
-        """(3x3 conv, the layer whose output is its response): the BN after it, or itself if pre-activation."""
-        return [(self.conv2, self.conv2 if self.preact else self.bn2)]
 
 
 def blocks_per_stage(depth: int, block: str = "basic") -> int:
@@ -246,25 +242,21 @@ class CifarResNet(nn.Module):
         """All blocks, input to output."""
         return [*self.layer1, *self.layer2, *self.layer3]
 
-    def responses_3x3(self) -> list[tuple[nn.Module, nn.Module]]:
-        """Every 3x3 conv, input to output, with the layer whose output is its response (Fig. 7)."""
-        stem = (self.conv1, self.conv1 if self.preact else self.bn1)
-        return [stem, *(pair for block in self.blocks() for pair in block.responses_3x3())]
-
     def set_skip_scale(self, scale: float) -> None:
         """Multiply every shortcut by `scale` (λ in He et al. 2016, Eq. 8)."""
         for b in self.blocks():
             b.skip_scale = scale
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The body: stem and three stages, feature maps at 1/4 of the input's size (reused in notebook 07)."""
         x = self.conv1(x)
         if not self.preact:
             x = F.relu(self.bn1(x))
         x = self.layer3(self.layer2(self.layer1(x)))
-        if self.preact:
-            x = F.relu(self.bn_final(x))
-        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        return self.fc(x)
+        return F.relu(self.bn_final(x)) if self.preact else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
 
 
 def resnet(depth: int, **kwargs) -> CifarResNet:
@@ -291,3 +283,39 @@ def wide_resnet(depth: int, widen_factor: int, dropout: float = 0.0, **kwargs) -
     net = CifarResNet(depth - 2, block="basic", widen_factor=widen_factor, dropout=dropout, **kwargs)
     net.depth = depth
     return net
+
+
+class MLPBlock(nn.Module):
+    """A Transformer's feed-forward sublayer, pre-LN: LayerNorm, Linear (4x wider), GELU, Linear.
+
+    residual=True: x + F(LN(x)), the pre-activation residual unit of notebook 02 with LayerNorm for BN,
+    the "residual stream" of pre-LN Transformers. residual=False: F(LN(x)) alone, the plain version.
+    """
+
+    def __init__(self, width: int, residual: bool = True):
+        super().__init__()
+        self.residual = residual
+        self.norm = nn.LayerNorm(width)
+        self.branch = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(self.norm(x))
+        return x + out if self.residual else out
+
+
+class StreamMLP(nn.Module):
+    """Images flattened, a linear embedding, `depth` MLPBlocks, a final LayerNorm and a linear classifier."""
+
+    def __init__(self, depth: int, width: int = 64, residual: bool = True, in_features: int = 256,
+                 num_classes: int = 10):
+        super().__init__()
+        for name, value in [("depth", depth), ("width", width), ("in_features", in_features), ("num_classes", num_classes)]:
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} is not valid: it must be a positive integer")
+        self.embed = nn.Linear(in_features, width)
+        self.blocks = nn.Sequential(*(MLPBlock(width, residual) for _ in range(depth)))
+        self.norm = nn.LayerNorm(width)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(self.blocks(self.embed(x.flatten(1)))))

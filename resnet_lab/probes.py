@@ -3,10 +3,10 @@
     gradient_norms   per-layer gradient norms after one backward pass: of each convolution's
                      weights (wrt="weights"), or of the loss with respect to each block's output
                      (wrt="activations").
-    response_std     per-layer standard deviation of the 3x3 layers' responses (He et al. 2015, Fig. 7).
     similarity_kept  per block: do inputs that look alike still look alike to the net?
     residual_ratio   per block: ||F(x)|| / ||shortcut(x)||, how far each branch is from zero.
     lesion_accuracy  accuracy with one block deleted, block by block (Veit et al. 2016).
+    GradientRatioLog a training callback that logs gradient_norms' first/last-quarter ratio.
     draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
                      Graphviz's `dot` program is missing.
 
@@ -126,22 +126,6 @@ def gradient_norms(model: CifarResNet, images: torch.Tensor, labels: torch.Tenso
         return PerLayer([name for name, _ in convs], [m.weight.grad.norm().item() for _, m in convs])
 
 
-@torch.no_grad()
-def response_std(model: CifarResNet, images: torch.Tensor) -> PerLayer:
-    """Std of every 3x3 layer's response, in eval mode (He et al. 2015, Fig. 7).
-
-    For post-activation nets the response is the BN output before the nonlinearity (as in the paper);
-    pre-activation nets have no BN after their convolutions, so there it is the convolution's output.
-    """
-    (images,) = _on_model_device(model, images)
-    names = {m: name for name, m in model.named_modules()}
-    pairs = model.responses_3x3()
-    with _untouched(model), _recording([response for _, response in pairs]) as responses:
-        model.eval()
-        model(images)
-    return PerLayer([names[conv] for conv, _ in pairs], [r.float().std().item() for r in responses])
-
-
 def _pairwise_similarity(features: torch.Tensor) -> torch.Tensor:
     """Correlation of every pair of rows of (N, ...) `features`, off-diagonal entries only."""
     f = features.flatten(1).float()
@@ -242,3 +226,27 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
     rename = lambda match: ids.setdefault(match.group(0), f"n{len(ids) + 1}")  # noqa: E731
     graph.body = [TORCHVIZ_NODE_ID.sub(rename, line) for line in graph.body]
     return graph
+
+
+class GradientRatioLog:
+    """A `fit` callback: every `every` steps, `gradient_norms(model, ...).quarter_ratio()` on a fixed batch.
+
+    `ratios` maps step -> first-quarter / last-quarter weight-gradient norm, from step 0 (measured when
+    the log is made, before training) on, so a notebook can show when a plain net's initial gradient
+    explosion ends (notebook 03).
+    """
+
+    def __init__(self, model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, every: int):
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every={every!r} is not valid: it must be a positive integer (steps)")
+        self.model, self.images, self.labels, self.every = model, images, labels, every
+        self.ratios: dict[int, float] = {0: gradient_norms(model, images, labels).quarter_ratio()}
+
+    def __call__(self, history) -> None:
+        step = history.steps[-1] if history.steps else 0
+        if not history.stop_reason and (step == 1 or step % self.every == 0):
+            self.ratios[step] = gradient_norms(self.model, self.images, self.labels).quarter_ratio()
+
+    def first_step_below(self, threshold: float, default: int | None = None) -> int | None:
+        """The first logged step whose ratio is under `threshold`, or `default` if none is."""
+        return next((step for step, ratio in self.ratios.items() if ratio < threshold), default)
