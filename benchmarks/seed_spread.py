@@ -1,0 +1,173 @@
+"""Every effect the notebooks assert, rerun over several seeds: the spread a learner's run is shown against.
+
+    python benchmarks/seed_spread.py                          # cpu profile, 5 seeds (about 15 minutes here)
+    python benchmarks/seed_spread.py --profile smoke --seeds 5
+
+Runs the notebooks' experiments (same nets, budgets and probes, seed 0 being the notebooks' own run),
+saves the measurements in resnet_lab/recorded_seeds.json under the profile's name (what
+`resnet_lab.spread.seed_spread` prints beside a learner's run), and prints each asserted effect as
+mean ± std over the seeds and as mean / std: the README's table.
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+
+import torch
+
+from resnet_lab.data import load_dataset, subset
+from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model
+from resnet_lab.probes import (GradientRatioLog, gradient_norms, lesion_accuracy, residual_ratio,
+                               similarity_kept)
+from resnet_lab.profiles import get_profile
+from resnet_lab.spread import RECORDED, history_measures
+
+
+def trained(net, data, profile, label, seed, **kwargs):
+    return train_model(net, data, profile, label, seed=seed, checkpoint=False, **kwargs)
+
+
+def degradation(data, profile, seed) -> dict:
+    """Notebooks 01 and 03: the plain/residual pair, the gradient ratio during training, lesions."""
+    shallow, deep = profile.shallow_depth, profile.deep_depth
+    nets = {net_label(d, s): build_net(d, s, data, profile, seed) for d in (shallow, deep) for s in (None, "A")}
+    batch = data.train_images[:128], data.train_labels[:128]
+    logs = {label: GradientRatioLog(nets[label], *batch, every=max(1, profile.steps // 30))
+            for label in (f"plain-{deep}", f"res-{deep}")}
+    histories = {label: trained(net, data, profile, label, seed, callbacks=[logs[label]] if label in logs else [])
+                 for label, net in nets.items()}
+    during = {label: {"ratio at step 1": log.ratios[1], "ratio at the end": list(log.ratios.values())[-1]}
+              for label, log in logs.items()}
+    during[f"plain-{deep}"]["first step below 10"] = logs[f"plain-{deep}"].first_step_below(10, default=profile.steps)
+    lesions = {}
+    for label in (f"plain-{shallow}", f"res-{shallow}", f"res-{deep}"):
+        accuracies = lesion_accuracy(nets[label], data.test_images, data.test_labels).values
+        lesions[label] = {"median accuracy, one block deleted": sorted(accuracies)[len(accuracies) // 2],
+                          "worst accuracy, one block deleted": min(accuracies),
+                          "worst block": 1 + accuracies.index(min(accuracies))}
+    return {"degradation": {label: history_measures(h) for label, h in histories.items()},
+            "gradient ratio during training": during, "lesions": lesions}
+
+
+def at_initialisation(data, profile, seed) -> dict:
+    """Notebooks 01 and 03: probes of freshly initialised 56-layer nets (float64, one batch)."""
+    images, labels = data.train_images[:128].double(), data.train_labels[:128]
+    grads, kept = {}, {}
+    for shortcut in (None, "A"):
+        label = net_label(56, shortcut)
+        net = build_net(56, shortcut, data, profile, seed).double()
+        kept[label] = {"similarity kept after the last block": similarity_kept(net, images).values[-1]}
+        grads[label] = {"weight gradients, first / last quarter": gradient_norms(net, images, labels).quarter_ratio()}
+        for batch_norm in (True, False):
+            net = build_net(56, shortcut, data, profile, seed, batch_norm=batch_norm).double()
+            ratio = gradient_norms(net, images, labels, wrt="activations").first_over_last()
+            grads[label][f"dE/dx first / last block, {'with' if batch_norm else 'no'} BN"] = ratio
+    return {"similarity at initialisation": kept, "gradients at initialisation": grads}
+
+
+def residual_block(data, profile, seed) -> dict:
+    """Notebook 02: branches from zero vs the default initialisation; post- vs pre-activation."""
+    ratios = {}
+    for label, zero in (("F = 0 at start", True), ("default init", False)):
+        net = build_net(20, "A", data, profile, seed, zero_init_residual=zero)
+        before = residual_ratio(net, data.test_images).values
+        trained(net, data, profile, label, seed)
+        after = residual_ratio(net, data.test_images).values
+        ratios[label] = {"mean ratio before": statistics.mean(before), "mean ratio after": statistics.mean(after),
+                         "largest ratio after": max(after)}
+    deep = profile.deep_depth
+    preact = {name: history_measures(trained(build_net(deep, "A", data, profile, seed, preact=p), data, profile, name, seed))
+              for p, name in ((False, f"post-act-{deep}"), (True, f"pre-act-{deep}"))}
+    return {"branch size": ratios, "pre-activation": preact}
+
+
+def bottleneck_and_width(data, profile, seed) -> dict:
+    """Notebooks 04 and 05: basic vs bottleneck, thin vs wide in the same time, shrinking training sets."""
+    blocks = {f"{block}-{depth}": history_measures(trained(build_net(depth, "A", data, profile, seed, block=block),
+                                                           data, profile, f"{block}-{depth}", seed))
+              for depth, block in ((20, "basic"), (29, "bottleneck"))}
+    same_time = {}
+    for name, net in (("ResNet-56", build_net(56, "A", data, profile, seed)), ("WRN-16-2", build_wrn(16, 2, data, profile, seed))):
+        h = trained(net, data, profile, name, seed, steps=100_000, callbacks=[time_budget(profile.time_budget)])
+        same_time[name] = {**history_measures(h), "steps": len(h.steps)}
+    overfitting = {}
+    for fraction in (1.0, 0.25, 0.1, 0.05):
+        small = subset(data, fraction)
+        label = f"{len(small.train_labels)} images"
+        h = trained(build_net(20, "A", data, profile, seed), small, profile, label, seed,
+                    batch_size=min(profile.batch_size, len(small.train_labels)))
+        overfitting[label] = history_measures(h)
+    return {"basic vs bottleneck": blocks, "same time": same_time, "overfitting": overfitting}
+
+
+def merge(results: list[dict]) -> dict:
+    """[{experiment: {label: {metric: value}}} per seed] -> {experiment: {label: {metric: [values]}}}."""
+    merged = {}
+    for per_seed in results:
+        for experiment, labels in per_seed.items():
+            for label, metrics in labels.items():
+                for metric, value in metrics.items():
+                    merged.setdefault(experiment, {}).setdefault(label, {}).setdefault(metric, []).append(value)
+    return merged
+
+
+def effects(e: dict, profile) -> list[tuple[str, list[float]]]:
+    """Each notebook's asserted effect, one value per seed."""
+    s, d = profile.shallow_depth, profile.deep_depth
+    loss = lambda label: e["degradation"][label]["final training loss"]  # noqa: E731
+    minus = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
+    g = e["gradients at initialisation"]
+    gap = lambda m: minus(m["test error %"], m["training error %"])  # noqa: E731
+    full, *_, smallest = e["overfitting"]
+    return [
+        (f"01 plain-{d} minus plain-{s}, final training loss", minus(loss(f"plain-{d}"), loss(f"plain-{s}"))),
+        (f"01 plain-{d} minus res-{d}, final training loss", minus(loss(f"plain-{d}"), loss(f"res-{d}"))),
+        (f"01 res-{d} minus res-{s}, final training loss", minus(loss(f"res-{d}"), loss(f"res-{s}"))),
+        (f"01 plain-{d} minus plain-{s}, test error %", minus(e["degradation"][f"plain-{d}"]["test error %"],
+                                                                e["degradation"][f"plain-{s}"]["test error %"])),
+        ("02 from F = 0: largest ||F||/||x|| after training", e["branch size"]["F = 0 at start"]["largest ratio after"]),
+        ("02 default init: mean ||F||/||x||, after minus before", minus(e["branch size"]["default init"]["mean ratio after"],
+                                                                         e["branch size"]["default init"]["mean ratio before"])),
+        ("03 plain-56 / res-56 weight-gradient quarter ratio at init",
+         [p / r for p, r in zip(g["plain-56"]["weight gradients, first / last quarter"], g["res-56"]["weight gradients, first / last quarter"])]),
+        ("03 plain-56 no BN: log10 dE/dx first / last block",
+         [math.log10(v) for v in g["plain-56"]["dE/dx first / last block, no BN"]]),
+        (f"03 plain-{d}: first step with gradient ratio below 10", e["gradient ratio during training"][f"plain-{d}"]["first step below 10"]),
+        (f"03 res-{d}: median accuracy with one block deleted", e["lesions"][f"res-{d}"]["median accuracy, one block deleted"]),
+        (f"03 plain-{s}: median accuracy with one block deleted", e["lesions"][f"plain-{s}"]["median accuracy, one block deleted"]),
+        (f"05 test minus training error %, {smallest} against {full}", minus(gap(e["overfitting"][smallest]),
+                                                                              gap(e["overfitting"][full]))),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    profile = get_profile(args.profile)
+    if profile.name == "smoke":
+        torch.set_num_threads(1)  # as course.start does
+    data = load_dataset(profile.dataset, size=profile.image_size)
+    results, start = [], time.perf_counter()
+    for seed in range(args.seeds):
+        per_seed = {}
+        for experiment in (degradation, at_initialisation, residual_block, bottleneck_and_width):
+            per_seed.update(experiment(data, profile, seed))
+        results.append(per_seed)
+        print(f"seed {seed} done after {time.perf_counter() - start:.0f} s", flush=True)
+    merged = merge(results)
+    saved = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
+    saved[profile.name] = {"seeds": args.seeds, "command": f"python benchmarks/seed_spread.py --profile {profile.name} "
+                           f"--seeds {args.seeds}", "torch": torch.__version__, "dataset": repr(data),
+                           "experiments": merged}
+    RECORDED.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"\nsaved to {RECORDED}\n\n| effect ({profile.name}, {args.seeds} seeds) | mean | std | mean / std |\n|---|---|---|---|")
+    for name, values in effects(merged, profile):
+        mean, std = statistics.mean(values), statistics.stdev(values)
+        print(f"| {name} | {mean:.4g} | {std:.3g} | {mean / std if std else float('inf'):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
