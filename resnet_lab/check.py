@@ -180,3 +180,43 @@ def check_wrn_params(wrn_params: Callable) -> bool:
             return False
     print("✓ wrn_params matches resnet_lab's WideResNets, from WRN-10-1 to WRN-28-10.")
     return True
+
+
+def check_make_stage(make_stage: Callable) -> bool:
+    """Exercise (notebook 07): build one stage of an ImageNet ResNet, compared with resnet_lab.imagenet's."""
+    from .imagenet import make_stage as reference_stage
+
+    hint = ("The first block takes in_planes and the stride; every later block takes planes * block.expansion "
+            "in and stride 1. Use shortcut='B' (a projection only where the shape changes).")
+    cases = [(BasicBlock, 64, 64, 2, 1), (BasicBlock, 64, 128, 2, 2), (Bottleneck, 64, 64, 3, 1), (Bottleneck, 256, 128, 4, 2)]
+    for block, in_planes, planes, blocks, stride in cases:
+        case = f"make_stage({block.__name__}, {in_planes}, {planes}, {blocks}, {stride})"
+        torch.manual_seed(0)
+        reference = reference_stage(block, in_planes, planes, blocks, stride).eval()
+        try:
+            mine = make_stage(block, in_planes, planes, blocks, stride)
+        except NotImplementedError:
+            return _not_done("make_stage", hint)
+        except Exception as error:
+            print(f"✗ {case} raised {type(error).__name__}: {error}\n  Hint: {hint}")
+            return False
+        if not isinstance(mine, nn.Sequential) or len(mine) != blocks:
+            print(f"✗ {case} should return an nn.Sequential of {blocks} blocks, not {type(mine).__name__} "
+                  f"of {len(mine) if hasattr(mine, '__len__') else '?'}.")
+            return False
+        if count_parameters(mine) != count_parameters(reference):
+            print(f"✗ {case} has {count_parameters(mine):,} parameters; the paper's stage has "
+                  f"{count_parameters(reference):,}.\n  Hint: {hint}")
+            return False
+        try:
+            mine.load_state_dict(reference.state_dict())
+        except RuntimeError as error:
+            print(f"✗ {case}: its layers differ from the reference's ({str(error).splitlines()[0]})\n  Hint: {hint}")
+            return False
+        x = torch.randn(2, in_planes, 16, 16)
+        with torch.no_grad():
+            if not torch.allclose(mine.eval()(x), reference(x), atol=1e-5):
+                print(f"✗ {case} computes something else with the same weights: check the strides.")
+                return False
+    print("✓ make_stage builds the paper's stages: the first block changes the shape, the others keep it.")
+    return True

@@ -148,7 +148,10 @@ def lr_at(step: int, steps: int, lr: float, milestones: Sequence[float], gamma: 
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
              amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` in eval mode over all of `images`."""
+    """(mean cross-entropy, accuracy) of `model` in eval mode over all of `images`.
+
+    Labels of shape (N,) score images; labels of shape (N, H, W) score every pixel (segmentation).
+    """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -163,7 +166,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
         total_loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
     model.train(was_training)
-    return total_loss / len(labels), correct / len(labels)
+    return total_loss / labels.numel(), correct / labels.numel()
 
 
 def save_checkpoint(path: str | Path, model, optimizer, scaler, history: History) -> None:
@@ -215,7 +218,7 @@ def check_model_fits_data(model: nn.Module, data: Dataset) -> None:
                          f"build it with in_channels={data.in_channels}. PyTorch said: {error}") from error
     finally:
         model.train(was_training)
-    if logits.ndim != 2 or logits.shape[1] < data.num_classes:
+    if logits.ndim != data.train_labels.ndim + 1 or logits.shape[1] < data.num_classes:
         raise ValueError(f"model gives {tuple(logits.shape[1:])} outputs per image, but data={data.name!r} has "
                          f"{data.num_classes} classes: build it with num_classes={data.num_classes}")
 

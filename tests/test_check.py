@@ -1,5 +1,6 @@
 """The exercise checkers: each passes the reference answer and says exactly what is wrong with a wrong one."""
 import pytest
+import torch
 
 from resnet_lab import solutions
 from resnet_lab.check import check_basic_block, check_count_layers, check_dz_dx
@@ -106,3 +107,24 @@ def test_both_block_checkers_name_the_layers_a_learner_misnamed(capsys):
 
     assert not check_bottleneck(RenamedBottleneck)
     assert "the layer names differ from conv1, bn1, conv2, bn2, conv3, bn3, shortcut" in capsys.readouterr().out
+
+
+def test_make_stage_checker_passes_the_answer_and_catches_a_misplaced_stride(capsys):
+    from resnet_lab.check import check_make_stage
+    from resnet_lab.imagenet import make_stage
+
+    assert check_make_stage(make_stage)
+    capsys.readouterr()
+
+    def stride_everywhere(block, in_planes, planes, blocks, stride):
+        layers = [block(in_planes, planes, stride, shortcut="B")]
+        layers += [block(planes * block.expansion, planes, stride, shortcut="B") for _ in range(blocks - 1)]
+        return torch.nn.Sequential(*layers)
+
+    def not_written(*args):
+        raise NotImplementedError
+
+    assert not check_make_stage(stride_everywhere)
+    assert "✗ make_stage(BasicBlock, 64, 128, 2, 2) has" in capsys.readouterr().out  # an extra projection
+    assert not check_make_stage(not_written)
+    assert "not written yet" in capsys.readouterr().out
