@@ -210,6 +210,7 @@ class CifarResNet(nn.Module):
                              "with zeroed branches would output zeros")
 
         self.depth, self.block, self.shortcut, self.preact = depth, block, shortcut, preact
+        self.width, self.widen_factor = width, widen_factor
         Block = BasicBlock if block == "basic" else Bottleneck
         norm = nn.BatchNorm2d if batch_norm else nn.Identity
 
@@ -319,3 +320,26 @@ class StreamMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.norm(self.blocks(self.embed(x.flatten(1)))))
+
+
+def deepen_with_identity_blocks(shallow: CifarResNet, depth: int) -> CifarResNet:
+    """He et al.'s construction argument, built: a `depth`-layer copy of a trained residual net.
+
+    Every layer of `shallow` is copied into the first blocks of each stage of the deeper net; the extra
+    blocks get a zeroed last BN, so F(x) = 0 and (their input being a ReLU output) each is exactly the
+    identity. The deeper net computes exactly what `shallow` computes.
+    """
+    if shallow.shortcut is None or shallow.preact:
+        raise ValueError("shallow must be a post-activation residual net (shortcut 'A', 'B' or 'C'): a plain block "
+                         "with a zeroed branch outputs zeros, not its input")
+    if not isinstance(depth, int) or depth <= shallow.depth:
+        raise ValueError(f"depth={depth!r} is not valid: it must be deeper than the shallow net ({shallow.depth})")
+    deep = CifarResNet(depth, block=shallow.block, shortcut=shallow.shortcut, width=shallow.width,
+                       widen_factor=shallow.widen_factor, in_channels=shallow.conv1.in_channels,
+                       num_classes=shallow.fc.out_features, zero_init_residual=True)
+    for name in ("conv1", "bn1", "fc"):
+        getattr(deep, name).load_state_dict(getattr(shallow, name).state_dict())
+    for small, large in zip((shallow.layer1, shallow.layer2, shallow.layer3), (deep.layer1, deep.layer2, deep.layer3)):
+        for block_small, block_large in zip(small, large):
+            block_large.load_state_dict(block_small.state_dict())
+    return deep

@@ -203,3 +203,10 @@ def test_badges_point_at_the_notebook_they_sit_in():
         assert f"mybinder.org/v2/gh/resnet-lab/resnet-lab/main?urlpath=lab/tree/notebooks/{path.name}" in title
         assert f"notebooks/{path.name}" in readme
     assert "mybinder.org/v2/gh/resnet-lab/resnet-lab/main" in readme and "colab.research.google.com" in readme
+
+
+def test_every_notebook_the_readme_links_to_exists():
+    import re
+
+    linked = set(re.findall(r"notebooks/(\d\d_\w+\.ipynb)", (ROOT / "README.md").read_text()))
+    assert linked and linked <= {path.name for path in NOTEBOOKS}, linked - {path.name for path in NOTEBOOKS}

@@ -162,3 +162,24 @@ def test_wide_resnet_has_dropout_between_convs_and_reports_its_depth():
     assert not torch.equal(model(x), model(x))  # dropout is active in training
     model.eval()
     assert torch.equal(model(x), model(x))
+
+
+def test_the_construction_argument_built_computes_exactly_the_shallow_net():
+    from resnet_lab.models import deepen_with_identity_blocks
+
+    torch.manual_seed(0)
+    shallow = resnet(8, width=4, in_channels=1)
+    with torch.no_grad():  # a "trained" net: BN statistics and scales that are not the defaults
+        for m in shallow.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2), m.weight.uniform_(0.5, 2)
+    deep = deepen_with_identity_blocks(shallow, 20)
+    x = torch.randn(16, 1, 8, 8)
+    assert deep.depth == 20 and len(deep.blocks()) == 9
+    for mode in (False, True):  # eval (running statistics) and train (batch statistics) alike
+        shallow.train(mode), deep.train(mode)
+        assert torch.equal(deep(x), shallow(x))
+    with pytest.raises(ValueError, match="depth=8.*deeper"):
+        deepen_with_identity_blocks(shallow, 8)
+    with pytest.raises(ValueError, match="plain block"):
+        deepen_with_identity_blocks(plain_net(8, width=4, in_channels=1), 20)

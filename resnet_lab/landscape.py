@@ -1,0 +1,75 @@
+"""The loss landscape around a trained net (Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets").
+
+    d1, d2 = random_direction(net, seed=1), random_direction(net, seed=2)
+    grid = loss_grid(net, images, labels, d1, d2, span=1.0, points=21)   # loss at θ + a·d1 + b·d2
+
+Directions are *filter-normalised* (Li et al., Sec. 4): a random Gaussian direction, rescaled filter by filter so
+that each filter of the direction has the norm of the same filter in the trained weights. Without it, nets whose
+weights have different scales (BN makes the scale of a filter arbitrary) cannot be compared on one plot.
+Biases and BN parameters get a zero direction, as in the paper.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def filter_normalise(direction: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """Rescale each filter (first dimension of a weight with >= 2 dims) to the norm of the model's filter."""
+    weights = dict(model.named_parameters())
+    normalised = {}
+    for name, d in direction.items():
+        w = weights[name].detach()
+        if w.dim() < 2:  # biases and BN weights: not moved (Li et al. set these directions to zero)
+            normalised[name] = torch.zeros_like(w)
+            continue
+        d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
+        w_norm = w.flatten(1).norm(dim=1)
+        normalised[name] = d * (w_norm / d_norm).view(-1, *([1] * (w.dim() - 1)))
+    return normalised
+
+
+def random_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A filter-normalised Gaussian direction in the space of the model's parameters."""
+    g = torch.Generator().manual_seed(seed)
+    raw = {name: torch.randn(p.shape, generator=g).to(p.device, p.dtype) for name, p in model.named_parameters()}
+    return filter_normalise(raw, model)
+
+
+@torch.no_grad()
+def loss_at(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean cross-entropy of `model` in eval mode (BN uses its running statistics)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss = F.cross_entropy(model(images.to(device)), labels.to(device)).item()
+    model.train(was_training)
+    return loss
+
+
+@torch.no_grad()
+def loss_grid(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: dict, d2: dict,
+              span: float = 1.0, points: int = 21) -> tuple[list[float], list[list[float]]]:
+    """(coordinates, losses[i][j]): the loss at θ + a_i·d1 + b_j·d2 for a, b in [-span, span]. The model is
+    restored exactly afterwards."""
+    if not isinstance(points, int) or points < 3 or points % 2 == 0:
+        raise ValueError(f"points={points!r} is not valid: it must be an odd integer >= 3 (the centre is a point)")
+    if not span > 0:
+        raise ValueError(f"span={span!r} is not valid: it must be positive")
+    params = dict(model.named_parameters())
+    original = {name: p.detach().clone() for name, p in params.items()}
+    coordinates = torch.linspace(-span, span, points).tolist()
+    losses = []
+    try:
+        for a in coordinates:
+            row = []
+            for b in coordinates:
+                for name, p in params.items():
+                    p.copy_(original[name] + a * d1[name] + b * d2[name])
+                row.append(loss_at(model, images, labels))
+            losses.append(row)
+    finally:
+        for name, p in params.items():
+            p.copy_(original[name])
+    return coordinates, losses
