@@ -1,0 +1,29 @@
+"""Learning the identity (resnet_lab.identity)."""
+import pytest
+import torch
+
+from resnet_lab.identity import CopyStack, learn_identity
+
+
+def test_with_zeroed_layers_the_residual_stack_reduces_to_its_two_outer_convs_and_the_plain_one_does_not():
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 8, 8)
+    for residual in (True, False):
+        stack = CopyStack(3, width=4, residual=residual)
+        with torch.no_grad():
+            for layer in stack.layers:
+                layer[-1].weight.zero_()
+        outer = stack.out(stack.embed(x))
+        assert torch.equal(stack(x), outer) == residual  # the plain stack outputs out(0) instead
+
+
+def test_learning_the_identity_lowers_the_reconstruction_error():
+    torch.manual_seed(0)
+    images = torch.randn(256, 1, 8, 8)
+    losses = learn_identity(CopyStack(2, width=4, residual=True), images, steps=60, batch_size=32)
+    assert len(losses) == 60 and sum(losses[-10:]) < 0.5 * sum(losses[:10])
+
+
+def test_a_stack_needs_a_positive_number_of_layers():
+    with pytest.raises(ValueError, match="k=0"):
+        CopyStack(0)
