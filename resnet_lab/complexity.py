@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .train import in_mode
+
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
@@ -26,11 +28,8 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...]) -> int:
     """Multiply-adds of one forward pass on one input of shape `input_size`, e.g. (3, 32, 32)."""
     parameter = next(model.parameters())
     x = torch.zeros(1, *input_size, device=parameter.device, dtype=parameter.dtype)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), in_mode(model, training=False), FlopCounterMode(display=False) as counter:
         model(x)
-    model.train(was_training)
     return counter.get_total_flops() // 2
 
 

@@ -16,6 +16,7 @@ exactly the batches an uninterrupted one would have seen.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -145,11 +146,42 @@ def subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
     """The same dataset with only `fraction` of its training images (stratified by class); same test set."""
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction={fraction!r} is not valid: it must be in (0, 1]")
+    return _per_class(data, lambda n: max(1, round(fraction * n)), seed)
+
+
+def select_classes(data: Dataset, classes: Sequence[int]) -> Dataset:
+    """The images of `classes` only, relabelled 0..len(classes)-1 in the order given."""
+    if not classes or len(set(classes)) != len(classes) or not all(0 <= c < data.num_classes for c in classes):
+        raise ValueError(f"classes={list(classes)!r} is not valid: give distinct class numbers from 0 to "
+                         f"{data.num_classes - 1}")
+    lookup = torch.full((data.num_classes,), -1, dtype=torch.int64)
+    lookup[list(classes)] = torch.arange(len(classes))
+
+    def keep(images, labels):
+        chosen = lookup[labels] >= 0
+        return images[chosen], lookup[labels[chosen]]
+
+    train, test = keep(data.train_images, data.train_labels), keep(data.test_images, data.test_labels)
+    return replace(data, train_images=train[0], train_labels=train[1], test_images=test[0], test_labels=test[1],
+                   classes=[data.classes[c] for c in classes])
+
+
+def few_labels(data: Dataset, per_class: int, seed: int = 0) -> Dataset:
+    """The same task with `per_class` training images of each class, drawn by `seed`; same test set."""
+    smallest = torch.bincount(data.train_labels, minlength=data.num_classes).min().item()
+    if not isinstance(per_class, int) or not 1 <= per_class <= smallest:
+        raise ValueError(f"per_class={per_class!r} is not valid: it must be an integer from 1 to "
+                         f"{smallest} (the smallest class)")
+    return _per_class(data, lambda n: per_class, seed)
+
+
+def _per_class(data: Dataset, how_many, seed: int) -> Dataset:
+    """Keep how_many(n) random training images of each class of n images (drawn by `seed`)."""
     g = torch.Generator().manual_seed(seed)
     keep = []
     for c in range(data.num_classes):
         idx = (data.train_labels == c).nonzero().flatten()
-        keep.append(idx[torch.randperm(len(idx), generator=g)[:max(1, round(fraction * len(idx)))]])
+        keep.append(idx[torch.randperm(len(idx), generator=g)[:how_many(len(idx))]])
     keep = torch.cat(keep).sort().values
     return replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep])
 

@@ -11,8 +11,9 @@ Biases and BN parameters get a zero direction, as in the paper.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .train import evaluate
 
 
 def filter_normalise(direction: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
@@ -38,17 +39,6 @@ def random_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]
 
 
 @torch.no_grad()
-def loss_at(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Mean cross-entropy of `model` in eval mode (BN uses its running statistics)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    loss = F.cross_entropy(model(images.to(device)), labels.to(device)).item()
-    model.train(was_training)
-    return loss
-
-
-@torch.no_grad()
 def loss_grid(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: dict, d2: dict,
               span: float = 1.0, points: int = 21) -> tuple[list[float], list[list[float]]]:
     """(coordinates, losses[i][j]): the loss at θ + a_i·d1 + b_j·d2 for a, b in [-span, span]. The model is
@@ -67,7 +57,7 @@ def loss_grid(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: 
             for b in coordinates:
                 for name, p in params.items():
                     p.copy_(original[name] + a * d1[name] + b * d2[name])
-                row.append(loss_at(model, images, labels))
+                row.append(evaluate(model, images, labels)[0])  # eval mode: BN's running statistics
             losses.append(row)
     finally:
         for name, p in params.items():

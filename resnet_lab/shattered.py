@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .train import in_mode
+
 
 def line_between(a: torch.Tensor, b: torch.Tensor, points: int = 256) -> torch.Tensor:
     """`points` inputs evenly spaced on the straight line from image `a` to image `b` (both C x H x W)."""
@@ -33,21 +35,17 @@ def calibrate_batch_norm(model: nn.Module, images: torch.Tensor) -> None:
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average: after one pass, exactly the statistics of `images`
-    was_training = model.training
-    model.train()
-    model(images.to(next(model.parameters()).device))
-    model.train(was_training)
+    with in_mode(model, training=True):
+        model(images.to(next(model.parameters()).device))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
 
 def input_gradients(model: nn.Module, inputs: torch.Tensor, output_index: int = 0) -> torch.Tensor:
     """(N, D): the gradient of output `output_index` with respect to each input, flattened; eval mode."""
-    was_training = model.training
-    model.eval()
     x = inputs.detach().clone().to(next(model.parameters()).device).requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(x)[:, output_index].sum(), x)
-    model.train(was_training)
+    with in_mode(model, training=False):
+        (grad,) = torch.autograd.grad(model(x)[:, output_index].sum(), x)
     return grad.flatten(1).cpu()
 
 

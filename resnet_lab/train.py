@@ -17,6 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -145,6 +146,17 @@ def lr_at(step: int, steps: int, lr: float, milestones: Sequence[float], gamma: 
     return lr * gamma ** sum(step >= m * steps for m in milestones)
 
 
+@contextmanager
+def in_mode(model: nn.Module, training: bool):
+    """Run the block with `model` in train (True) or eval (False) mode; its mode is restored after."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
              amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> tuple[float, float]:
@@ -153,19 +165,17 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     Labels of shape (N,) score images; labels of shape (N, H, W) score every pixel (segmentation).
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total_loss, correct = 0.0, 0
-    for i in range(0, len(labels), batch_size):
-        x = images[i:i + batch_size].to(device, non_blocking=True)
-        y = labels[i:i + batch_size].to(device, non_blocking=True)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(x)
-        total_loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
-    model.train(was_training)
+    with in_mode(model, training=False):
+        for i in range(0, len(labels), batch_size):
+            x = images[i:i + batch_size].to(device, non_blocking=True)
+            y = labels[i:i + batch_size].to(device, non_blocking=True)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(x)
+            total_loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
     return total_loss / labels.numel(), correct / labels.numel()
 
 
@@ -209,15 +219,12 @@ def check_model_fits_data(model: nn.Module, data: Dataset) -> None:
     model must accept the images and give at least one output per class.
     """
     x = data.train_images[:2].to(next(model.parameters()).device)
-    was_training = model.training
-    model.eval()
     try:
-        logits = model(x)
+        with in_mode(model, training=False):
+            logits = model(x)
     except RuntimeError as error:
         raise ValueError(f"model does not accept the images of data={data.name!r} (shape {tuple(x.shape[1:])}): "
                          f"build it with in_channels={data.in_channels}. PyTorch said: {error}") from error
-    finally:
-        model.train(was_training)
     if logits.ndim != data.train_labels.ndim + 1 or logits.shape[1] < data.num_classes:
         raise ValueError(f"model gives {tuple(logits.shape[1:])} outputs per image, but data={data.name!r} has "
                          f"{data.num_classes} classes: build it with num_classes={data.num_classes}")

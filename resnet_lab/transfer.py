@@ -1,51 +1,17 @@
 """Reusing what a trained ResNet learned (notebook 07): its body under a new head.
+(The tasks to reuse it on come from resnet_lab.data: select_classes, few_labels, make_digit_canvases.)
 
-    select_classes(data, [0, 1, 2, 3, 4])   a task made of some of a dataset's classes
-    few_labels(data, per_class=5)           the same task with only a few labelled training images
     LinearProbe(trained_net, num_classes)   the trained net's frozen body, a new linear classifier
     SegmentationNet(net, num_classes)       a net's body under a small upsampling head: a class per pixel
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Dataset
 from .models import CifarResNet
-
-
-def select_classes(data: Dataset, classes: Sequence[int]) -> Dataset:
-    """The images of `classes` only, relabelled 0..len(classes)-1 in the order given."""
-    if not classes or len(set(classes)) != len(classes) or not all(0 <= c < data.num_classes for c in classes):
-        raise ValueError(f"classes={list(classes)!r} is not valid: give distinct class numbers from 0 to "
-                         f"{data.num_classes - 1}")
-    lookup = torch.full((data.num_classes,), -1, dtype=torch.int64)
-    lookup[list(classes)] = torch.arange(len(classes))
-
-    def keep(images, labels):
-        chosen = lookup[labels] >= 0
-        return images[chosen], lookup[labels[chosen]]
-
-    train, test = keep(data.train_images, data.train_labels), keep(data.test_images, data.test_labels)
-    return replace(data, train_images=train[0], train_labels=train[1], test_images=test[0], test_labels=test[1],
-                   classes=[data.classes[c] for c in classes])
-
-
-def few_labels(data: Dataset, per_class: int, seed: int = 0) -> Dataset:
-    """The same task with `per_class` training images of each class, drawn by `seed`; same test set."""
-    counts = torch.bincount(data.train_labels, minlength=data.num_classes)
-    if not isinstance(per_class, int) or not 1 <= per_class <= counts.min().item():
-        raise ValueError(f"per_class={per_class!r} is not valid: it must be an integer from 1 to "
-                         f"{counts.min().item()} (the smallest class)")
-    g = torch.Generator().manual_seed(seed)
-    keep = [idx[torch.randperm(len(idx), generator=g)[:per_class]]
-            for idx in (torch.nonzero(data.train_labels == c).flatten() for c in range(data.num_classes))]
-    keep = torch.cat(keep).sort().values
-    return replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep])
+from .train import in_mode
 
 
 class LinearProbe(nn.Module):
@@ -83,13 +49,10 @@ class SegmentationNet(nn.Module):
 @torch.no_grad()
 def predict_masks(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """The class of every pixel (N, H, W), in eval mode."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    masks = torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                       for i in range(0, len(images), batch_size)])
-    model.train(was_training)
-    return masks
+    with in_mode(model, training=False):
+        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), batch_size)])
 
 
 def segmentation_scores(predicted: torch.Tensor, truth: torch.Tensor, num_classes: int) -> tuple[float, float]:

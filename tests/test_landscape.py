@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from resnet_lab.data import make_synthetic
-from resnet_lab.landscape import filter_normalise, loss_at, loss_grid, random_direction
+from resnet_lab.landscape import filter_normalise, loss_grid, random_direction
 from resnet_lab.models import resnet
+from resnet_lab.train import evaluate
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_the_grid_centre_is_the_models_loss_and_the_model_is_restored(net):
     x, y = data.test_images, data.test_labels
     before = {k: v.clone() for k, v in net.state_dict().items()}
     coordinates, losses = loss_grid(net, x, y, random_direction(net, 1), random_direction(net, 2), span=0.5, points=5)
-    assert coordinates[2] == 0 and losses[2][2] == pytest.approx(loss_at(net, x, y), abs=1e-6)
+    assert coordinates[2] == 0 and losses[2][2] == pytest.approx(evaluate(net, x, y)[0], abs=1e-6)
     assert len(set(round(v, 6) for row in losses for v in row)) > 20  # the loss does change across the grid
     assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
 

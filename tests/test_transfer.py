@@ -2,11 +2,10 @@
 import pytest
 import torch
 
-from resnet_lab.data import load_digits, make_digit_canvases, make_synthetic
+from resnet_lab.data import few_labels, load_digits, make_digit_canvases, make_synthetic, select_classes
 from resnet_lab.models import StreamMLP, resnet
 from resnet_lab.train import fit
-from resnet_lab.transfer import (LinearProbe, SegmentationNet, few_labels, predict_masks, segmentation_scores,
-                                 select_classes)
+from resnet_lab.transfer import LinearProbe, SegmentationNet, predict_masks, segmentation_scores
 
 
 @pytest.fixture(scope="module")
