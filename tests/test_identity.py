@@ -27,3 +27,14 @@ def test_learning_the_identity_lowers_the_reconstruction_error():
 def test_a_stack_needs_a_positive_number_of_layers():
     with pytest.raises(ValueError, match="k=0"):
         CopyStack(0)
+
+
+def test_the_gradient_is_clipped_to_max_grad_norm():
+    torch.manual_seed(0)
+    images = torch.randn(256, 1, 8, 8)
+    stack = CopyStack(2, width=4)
+    before = [p.detach().clone() for p in stack.parameters()]
+    learn_identity(stack, images, steps=5, batch_size=32, lr=1.0, max_grad_norm=1e-3)
+    moved = sum((p.detach() - b).norm() ** 2 for p, b in zip(stack.parameters(), before)).sqrt()
+    # momentum 0.9: after 5 steps of at most lr * 1e-3 each, accumulated at most 1 + 1.9 + 2.71 + 3.44 + 4.1 times
+    assert 0 < moved <= 1.0 * 1e-3 * 14

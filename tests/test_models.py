@@ -181,5 +181,28 @@ def test_the_construction_argument_built_computes_exactly_the_shallow_net():
         assert torch.equal(deep(x), shallow(x))
     with pytest.raises(ValueError, match="depth=8.*deeper"):
         deepen_with_identity_blocks(shallow, 8)
-    with pytest.raises(ValueError, match="plain block"):
+    with pytest.raises(ValueError, match="images=None"):
         deepen_with_identity_blocks(plain_net(8, width=4, in_channels=1), 20)
+
+
+def test_the_plain_construction_inserts_dirac_blocks_whose_bn_undoes_the_statistics_of_their_input():
+    from resnet_lab.models import deepen_with_identity_blocks
+
+    torch.manual_seed(0)
+    shallow = plain_net(8, width=4, in_channels=1)
+    with torch.no_grad():
+        for m in shallow.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2), m.weight.uniform_(0.5, 2)
+    x = torch.randn(64, 1, 16, 16)
+    deep = deepen_with_identity_blocks(shallow, 20, images=x)
+    shallow.eval(), deep.eval()
+    assert torch.allclose(deep(x), shallow(x), atol=1e-5)  # eval mode: the identity to float precision
+    assert not torch.equal(deep.layer1[1].conv1.weight, shallow.layer1[0].conv1.weight)
+    # In training mode an inserted block normalises with the batch's statistics: on the batch whose statistics
+    # it was given, it is the identity too.
+    stage_input = torch.relu(shallow.bn1(shallow.conv1(x)))
+    stage_output = shallow.layer1(stage_input).detach()
+    inserted = deep.layer1[1].train()
+    assert torch.allclose(inserted(stage_output), stage_output, atol=1e-5)
+    assert not torch.allclose(inserted(stage_output + 1.0), stage_output + 1.0, atol=1e-2)  # other statistics: not
