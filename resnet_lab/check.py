@@ -220,3 +220,41 @@ def check_make_stage(make_stage: Callable) -> bool:
                 return False
     print("✓ make_stage builds the paper's stages: the first block changes the shape, the others keep it.")
     return True
+
+
+def check_normalise_filters(normalise_filters: Callable) -> bool:
+    """Exercise (notebook 06): filter normalisation of one weight's direction (Li et al. 2018, Eq. 2)."""
+    hint = ("Flatten every filter (d.flatten(1) gives one row per filter), take each row's norm for d and for w, "
+            "and multiply d by w_norm / d_norm, reshaped to broadcast over the filter's other dimensions.")
+    torch.manual_seed(0)
+    cases = [("a conv weight (8, 4, 3, 3)", torch.randn(8, 4, 3, 3) * torch.rand(8, 1, 1, 1) * 3),
+             ("a linear weight (10, 32)", torch.randn(10, 32) * torch.rand(10, 1) * 3)]
+    for name, w in cases:
+        d = torch.randn(w.shape)
+        d_before = d.clone()
+        try:
+            got = normalise_filters(d, w)
+        except NotImplementedError:
+            return _not_done("normalise_filters", hint)
+        except Exception as error:
+            print(f"✗ For {name}, normalise_filters raised {type(error).__name__}: {error}\n  Hint: {hint}")
+            return False
+        if not isinstance(got, torch.Tensor) or got.shape != w.shape:
+            print(f"✗ For {name}, return a tensor of the weight's shape {tuple(w.shape)}, not "
+                  f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}.")
+            return False
+        if not torch.equal(d, d_before):
+            print(f"✗ For {name}, normalise_filters changed d in place: return a new tensor instead.")
+            return False
+        norms, wanted = got.flatten(1).norm(dim=1), w.flatten(1).norm(dim=1)
+        if not torch.allclose(norms, wanted, rtol=1e-4):
+            print(f"✗ For {name}, filter 0 of your direction has norm {norms[0]:.4g}; it should have the norm "
+                  f"of the weight's filter 0, {wanted[0]:.4g}.\n  Hint: {hint}")
+            return False
+        cosine = torch.nn.functional.cosine_similarity(got.flatten(1), d.flatten(1), dim=1)
+        if not torch.allclose(cosine, torch.ones_like(cosine), atol=1e-4):
+            print(f"✗ For {name}, each filter must keep its direction (only its length changes); the cosine "
+                  f"between yours and d's filter is as low as {cosine.min():.3f}.\n  Hint: {hint}")
+            return False
+    print("✓ normalise_filters is right: every filter of the direction has its weight filter's norm and its own direction.")
+    return True

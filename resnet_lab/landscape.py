@@ -16,19 +16,18 @@ from torch import nn
 from .train import evaluate
 
 
+def normalise_filters(d: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Direction `d` for weight `w` (>= 2 dims), each filter d[i] rescaled to the norm of w[i] (Li et al., Eq. 2)."""
+    d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
+    w_norm = w.flatten(1).norm(dim=1)
+    return d * (w_norm / d_norm).view(-1, *([1] * (w.dim() - 1)))
+
+
 def filter_normalise(direction: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """Rescale each filter (first dimension of a weight with >= 2 dims) to the norm of the model's filter."""
+    """Every weight's direction filter-normalised; biases and BN parameters get zero (Li et al. do not move them)."""
     weights = dict(model.named_parameters())
-    normalised = {}
-    for name, d in direction.items():
-        w = weights[name].detach()
-        if w.dim() < 2:  # biases and BN weights: not moved (Li et al. set these directions to zero)
-            normalised[name] = torch.zeros_like(w)
-            continue
-        d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
-        w_norm = w.flatten(1).norm(dim=1)
-        normalised[name] = d * (w_norm / d_norm).view(-1, *([1] * (w.dim() - 1)))
-    return normalised
+    return {name: normalise_filters(d, weights[name].detach()) if d.dim() >= 2 else torch.zeros_like(d)
+            for name, d in direction.items()}
 
 
 def random_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:

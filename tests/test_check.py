@@ -128,3 +128,30 @@ def test_make_stage_checker_passes_the_answer_and_catches_a_misplaced_stride(cap
     assert "✗ make_stage(BasicBlock, 64, 128, 2, 2) has" in capsys.readouterr().out  # an extra projection
     assert not check_make_stage(not_written)
     assert "not written yet" in capsys.readouterr().out
+
+
+def test_normalise_filters_checker_accepts_the_definition_and_names_each_mistake(capsys):
+    from resnet_lab.check import check_normalise_filters
+    from resnet_lab.landscape import normalise_filters
+
+    assert check_normalise_filters(normalise_filters)
+    assert "is right" in capsys.readouterr().out
+
+    def not_written(d, w):
+        raise NotImplementedError
+
+    def whole_tensor(d, w):  # normalises the whole tensor instead of each filter
+        return d * w.norm() / d.norm()
+
+    def in_place(d, w):
+        return d.mul_(w.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1))) /
+                      d.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1))))
+
+    def unit_filters(d, w):  # forgets the weight's norm
+        return d / d.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1)))
+
+    expected = [(not_written, "not written yet"), (whole_tensor, "should have the norm"),
+                (in_place, "in place"), (unit_filters, "should have the norm")]
+    for mistake, message in expected:
+        assert not check_normalise_filters(mistake)
+        assert message in capsys.readouterr().out
