@@ -2,6 +2,7 @@
 
     d1, d2 = random_direction(net, seed=1), random_direction(net, seed=2)
     grid = loss_grid(net, images, labels, d1, d2, span=1.0, points=21)   # loss at θ + a·d1 + b·d2
+    slice_minima(grid[1])   # local minima per 1-D slice (row or column) of the grid: 1 for a bowl
 
 Directions are *filter-normalised* (Li et al., Sec. 4): a random Gaussian direction, rescaled filter by filter so
 that each filter of the direction has the norm of the same filter in the trained weights. Without it, nets whose
@@ -62,3 +63,15 @@ def loss_grid(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: 
         for name, p in params.items():
             p.copy_(original[name])
     return coordinates, losses
+
+
+def slice_minima(losses: list[list[float]]) -> float:
+    """The mean number of local minima along the 1-D slices of a grid (its rows and its columns).
+
+    A convex bowl has one on every slice through it (none where a slice's lowest point is at its end);
+    a chaotic surface has several. A simple stand-in for Li et al.'s Hessian-eigenvalue convexity map.
+    """
+    rows = [list(row) for row in losses]
+    slices = rows + [list(column) for column in zip(*rows)]
+    minima = [sum(1 for i in range(1, len(s) - 1) if s[i] < s[i - 1] and s[i] < s[i + 1]) for s in slices]
+    return sum(minima) / len(minima)

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .train import in_mode
+
 SHORTCUTS = (None, "A", "B", "C")
 BLOCKS = ("basic", "bottleneck")
 
@@ -360,14 +362,12 @@ def deepen_with_identity_blocks(shallow: CifarResNet, depth: int, images: torch.
 @torch.no_grad()
 def _stage_outputs(net: CifarResNet, images: torch.Tensor) -> list[torch.Tensor]:
     """The output of each of the net's three stages for `images`, in eval mode."""
-    was_training = net.training
-    net.eval()
-    x = F.relu(net.bn1(net.conv1(images)))
     outputs = []
-    for stage in (net.layer1, net.layer2, net.layer3):
-        x = stage(x)
-        outputs.append(x)
-    net.train(was_training)
+    with in_mode(net, training=False):
+        x = F.relu(net.bn1(net.conv1(images.to(net.conv1.weight.device))))
+        for stage in (net.layer1, net.layer2, net.layer3):
+            x = stage(x)
+            outputs.append(x.cpu())
     return outputs
 
 

@@ -4,6 +4,7 @@
     calibrate_batch_norm(net, train_images)                 # BN statistics of the data, then eval mode
     grads = input_gradients(net, line)                      # d output / d input at every point
     neighbour_correlation(grads)                            # 1: smooth, like a linear function; 0: like noise
+    gradient_correlation(net, train_images, image_a, image_b)  # the four steps in one call
 
 In deep plain nets the gradients of neighbouring inputs decorrelate (they are "shattered", like white
 noise); skip connections keep them correlated.
@@ -54,3 +55,10 @@ def neighbour_correlation(gradients: torch.Tensor) -> float:
     g = gradients - gradients.mean(dim=1, keepdim=True)
     g = g / g.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (g[1:] * g[:-1]).sum(dim=1).mean().item()
+
+
+def gradient_correlation(model: nn.Module, calibration_images: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                         points: int = 256) -> float:
+    """BN calibrated on `calibration_images`, then the neighbour correlation of the gradients on the line a -> b."""
+    calibrate_batch_norm(model, calibration_images)
+    return neighbour_correlation(input_gradients(model, line_between(a, b, points)))

@@ -38,3 +38,14 @@ def test_the_gradient_is_clipped_to_max_grad_norm():
     moved = sum((p.detach() - b).norm() ** 2 for p, b in zip(stack.parameters(), before)).sqrt()
     # momentum 0.9: after 5 steps of at most lr * 1e-3 each, accumulated at most 1 + 1.9 + 2.71 + 3.44 + 4.1 times
     assert 0 < moved <= 1.0 * 1e-3 * 14
+
+
+def test_copy_error_is_reproducible_from_its_seed_and_differs_between_seeds():
+    from resnet_lab.identity import copy_error
+
+    torch.manual_seed(0)
+    images = torch.randn(128, 1, 8, 8)
+    first = copy_error(2, residual=False, images=images, seed=0, steps=20)
+    assert first == copy_error(2, residual=False, images=images, seed=0, steps=20)
+    assert first != copy_error(2, residual=False, images=images, seed=1, steps=20)
+    assert 0 < first < 2

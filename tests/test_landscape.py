@@ -47,3 +47,15 @@ def test_bad_grid_arguments_are_clear_errors(net, kwargs, message):
     d = random_direction(net)
     with pytest.raises(ValueError, match=message):
         loss_grid(net, torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long), d, d, **kwargs)
+
+
+def test_slice_minima_counts_one_minimum_per_slice_of_a_bowl_and_more_on_a_rippled_surface():
+    from resnet_lab.landscape import slice_minima
+
+    points = [i - 10 for i in range(21)]
+    bowl = [[a * a + b * b for b in points] for a in points]
+    assert slice_minima(bowl) == 1.0
+    tilted = [[a + b for b in points] for a in points]  # every slice's lowest point is at its end
+    assert slice_minima(tilted) == 0.0
+    rippled = [[a * a + b * b + 40 * ((a % 2) + (b % 2)) for b in points] for a in points]
+    assert slice_minima(rippled) > 4

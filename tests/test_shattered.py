@@ -37,3 +37,14 @@ def test_calibration_gives_batch_norm_the_statistics_of_the_images_and_keeps_its
     assert torch.allclose(bn.running_mean, images.mean(dim=(0, 2, 3)), atol=1e-5)
     assert torch.allclose(bn.running_var, images.var(dim=(0, 2, 3)), rtol=1e-3)
     assert bn.momentum == 0.1 and model.training  # left as it was
+
+
+def test_gradient_correlation_calibrates_batch_norm_and_scores_the_line():
+    from resnet_lab.shattered import gradient_correlation
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm2d(1), nn.Flatten(), nn.Linear(4, 2))
+    images = torch.randn(50, 1, 2, 2) * 3 + 2
+    a, b = torch.zeros(1, 2, 2), torch.ones(1, 2, 2)
+    assert gradient_correlation(model, images, a, b, points=9) == pytest.approx(1.0)  # BN + linear: a linear model
+    assert torch.allclose(model[0].running_mean, images.mean(dim=(0, 2, 3)), atol=1e-5)
