@@ -31,8 +31,11 @@ NOTEBOOKS = {
     "04 bottleneck": [("basic-20", S * step_seconds(20)), ("bottleneck-29", S * step_seconds(29, "bottleneck"))],
     "05 wide resnet": [("ResNet-56 vs WRN-16-2, time budget", 2 * profile.time_budget),
                        ("ResNet-20 on 4 data sizes", 4 * S * step_seconds(20))],
+    "06 why easier": [("plain/res-20 x2", 2 * S * step_seconds(20)), ("three built 56s, half a run each", 1.5 * S * step_seconds(56)),
+                      ("plain/res-56 x2", 2 * S * step_seconds(56))],
 }
-NETS = {"01 degradation": 4, "02 residual block": 3, "03 gradient flow": 4, "04 bottleneck": 2, "05 wide resnet": 6}
+NETS = {"01 degradation": 4, "02 residual block": 3, "03 gradient flow": 4, "04 bottleneck": 2, "05 wide resnet": 6,
+        "06 why easier": 7}
 
 if __name__ == "__main__":
     print(f"gpu profile: {S} steps of {profile.batch_size} images per net; assumed {T4_FLOPS / 1e12:.0f} TFLOP/s "

@@ -18,6 +18,11 @@ import torch
 
 from resnet_lab.data import load_dataset, subset
 from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model
+from resnet_lab.identity import copy_error
+from resnet_lab.landscape import loss_grid, nonconvex_fraction, random_direction, slice_minima
+from resnet_lab.models import deepen_with_identity_blocks
+from resnet_lab.shattered import gradient_correlation
+from resnet_lab.train import evaluate
 from resnet_lab.probes import (GradientRatioLog, gradient_norms, lesion_accuracy, residual_ratio,
                                similarity_kept)
 from resnet_lab.profiles import get_profile
@@ -101,6 +106,47 @@ def bottleneck_and_width(data, profile, seed) -> dict:
     return {"basic vs bottleneck": blocks, "same time": same_time, "overfitting": overfitting}
 
 
+def why_easier(data, profile, seed) -> dict:
+    """Notebook 06: the construction, learning the identity, shattered gradients, the loss landscape."""
+    s, d = profile.shallow_depth, profile.deep_depth
+    train_loss = lambda net: evaluate(net, data.train_images, data.train_labels)[0]  # noqa: E731
+    shallow = {kind: build_net(s, shortcut, data, profile, seed) for kind, shortcut in (("plain", None), ("res", "A"))}
+    for kind, net in shallow.items():
+        trained(net, data, profile, f"{kind}-{s}", seed)
+    construction = {}
+    for kind, lr in (("plain", 0.1), ("res", 0.1), ("plain", 0.01)):
+        label = f"{kind}-{d} built" + ("" if lr == 0.1 else f", lr {lr}")
+        built = deepen_with_identity_blocks(shallow[kind], d, images=data.train_images[:1000])
+        start = train_loss(built)
+        trained(built, data, profile, label, seed, steps=profile.steps // 2, lr=lr)
+        construction[label] = {"shallow net's loss": train_loss(shallow[kind]), "loss at the start": start,
+                               "loss after training": train_loss(built)}
+    images = data.train_images[:1000]
+    identity = {f"{'residual' if residual else 'plain'} stack": {f"k={k}": copy_error(k, residual, images, seed) for k in (2, 4, 8, 16)}
+                for residual in (False, True)}
+    a, b = data.test_images[0], data.test_images[1]
+    shattered = {net_label(depth, shortcut): {"neighbour correlation": gradient_correlation(
+        build_net(depth, shortcut, data, profile, seed), data.train_images[:512], a, b)}
+        for depth in (8, 20, 56, 110) for shortcut in (None, "A")}
+    return {"construction": construction, "learning the identity": identity, "shattered gradients": shattered}
+
+
+def landscape(data, profile, seed) -> dict:
+    """Notebook 06: the loss landscape around trained plain-s, plain-d and res-d."""
+    s, d = profile.shallow_depth, profile.deep_depth
+    measures = {}
+    for depth, shortcut in ((s, None), (d, None), (d, "A")):
+        label = net_label(depth, shortcut)
+        net = build_net(depth, shortcut, data, profile, seed)
+        trained(net, data, profile, label, seed)
+        _, losses = loss_grid(net, data.test_images[:128], data.test_labels[:128], random_direction(net, seed=1),
+                              random_direction(net, seed=2), span=1.0, points=21)
+        measures[label] = {"non-convex share of the grid": nonconvex_fraction(losses),
+                           "local minima per slice": slice_minima(losses), "loss at the centre": losses[10][10],
+                           "largest loss on the grid": max(map(max, losses))}
+    return {"loss landscape": measures}
+
+
 def merge(results: list[dict]) -> dict:
     """[{experiment: {label: {metric: value}}} per seed] -> {experiment: {label: {metric: [values]}}}."""
     merged = {}
@@ -138,6 +184,29 @@ def effects(e: dict, profile) -> list[tuple[str, list[float]]]:
         (f"03 plain-{s}: median accuracy with one block deleted", e["lesions"][f"plain-{s}"]["median accuracy, one block deleted"]),
         (f"05 test minus training error %, {smallest} against {full}", minus(gap(e["overfitting"][smallest]),
                                                                               gap(e["overfitting"][full]))),
+    ] + notebook_06_effects(e, profile)
+
+
+def notebook_06_effects(e: dict, profile) -> list[tuple[str, list[float]]]:
+    """Notebook 06's asserted effects (only once `--experiments why_easier landscape` has recorded them)."""
+    if "construction" not in e or "loss landscape" not in e:
+        return []
+    d = profile.deep_depth
+    c, i, sh, land = e["construction"], e["learning the identity"], e["shattered gradients"], e["loss landscape"]
+    log_ratio = lambda a, b: [math.log10(x / y) for x, y in zip(a, b)]  # noqa: E731
+    return [
+        (f"06 plain-{d} built: log10 loss after / at the start", log_ratio(c[f"plain-{d} built"]["loss after training"],
+                                                                          c[f"plain-{d} built"]["loss at the start"])),
+        (f"06 res-{d} built: log10 loss after / at the start", log_ratio(c[f"res-{d} built"]["loss after training"],
+                                                                        c[f"res-{d} built"]["loss at the start"])),
+        (f"06 plain-{d} built, lr 0.01: log10 loss after / at the start",
+         log_ratio(c[f"plain-{d} built, lr 0.01"]["loss after training"], c[f"plain-{d} built, lr 0.01"]["loss at the start"])),
+        ("06 copying, k=16: log10 plain / residual loss", log_ratio(i["plain stack"]["k=16"], i["residual stack"]["k=16"])),
+        ("06 copying, plain stack: log10 k=16 / k=2 loss", log_ratio(i["plain stack"]["k=16"], i["plain stack"]["k=2"])),
+        ("06 neighbour correlation at init, res-56 minus plain-56", [r - p for r, p in zip(
+            sh["res-56"]["neighbour correlation"], sh["plain-56"]["neighbour correlation"])]),
+        (f"06 non-convex share of the grid, plain-{d} minus res-{d}", [p - r for p, r in zip(
+            land[f"plain-{d}"]["non-convex share of the grid"], land[f"res-{d}"]["non-convex share of the grid"])]),
     ]
 
 
@@ -145,6 +214,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS),
+                        help="rerun only these (the others' recorded seeds are kept)")
     args = parser.parse_args()
     profile = get_profile(args.profile)
     if profile.name == "smoke":
@@ -153,21 +224,25 @@ def main() -> None:
     results, start = [], time.perf_counter()
     for seed in range(args.seeds):
         per_seed = {}
-        for experiment in (degradation, at_initialisation, residual_block, bottleneck_and_width):
-            per_seed.update(experiment(data, profile, seed))
+        for name in args.experiments:
+            per_seed.update(EXPERIMENTS[name](data, profile, seed))
         results.append(per_seed)
         print(f"seed {seed} done after {time.perf_counter() - start:.0f} s", flush=True)
     merged = merge(results)
     saved = json.loads(RECORDED.read_text()) if RECORDED.exists() else {}
+    kept = saved.get(profile.name, {}).get("experiments", {})
     saved[profile.name] = {"seeds": args.seeds, "command": f"python benchmarks/seed_spread.py --profile {profile.name} "
                            f"--seeds {args.seeds}", "torch": torch.__version__, "dataset": repr(data),
-                           "experiments": merged}
+                           "experiments": {**kept, **merged}}
     RECORDED.write_text(json.dumps(saved, indent=1) + "\n")
     print(f"\nsaved to {RECORDED}\n\n| effect ({profile.name}, {args.seeds} seeds) | mean | std | mean / std |\n|---|---|---|---|")
-    for name, values in effects(merged, profile):
+    for name, values in effects(saved[profile.name]["experiments"], profile):
         mean, std = statistics.mean(values), statistics.stdev(values)
         print(f"| {name} | {mean:.4g} | {std:.3g} | {mean / std if std else float('inf'):.1f} |")
 
+
+EXPERIMENTS = {"degradation": degradation, "at_initialisation": at_initialisation, "residual_block": residual_block,
+               "bottleneck_and_width": bottleneck_and_width, "why_easier": why_easier, "landscape": landscape}
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@
 
     d1, d2 = random_direction(net, seed=1), random_direction(net, seed=2)
     grid = loss_grid(net, images, labels, d1, d2, span=1.0, points=21)   # loss at θ + a·d1 + b·d2
-    slice_minima(grid[1])   # local minima per 1-D slice (row or column) of the grid: 1 for a bowl
+    nonconvex_fraction(grid[1])   # share of the grid where the surface curves downward: 0 for a bowl
+    slice_minima(grid[1])         # local minima per 1-D slice (row or column) of the grid: 1 for a bowl
 
 Directions are *filter-normalised* (Li et al., Sec. 4): a random Gaussian direction, rescaled filter by filter so
 that each filter of the direction has the norm of the same filter in the trained weights. Without it, nets whose
@@ -75,3 +76,24 @@ def slice_minima(losses: list[list[float]]) -> float:
     slices = rows + [list(column) for column in zip(*rows)]
     minima = [sum(1 for i in range(1, len(s) - 1) if s[i] < s[i - 1] and s[i] < s[i + 1]) for s in slices]
     return sum(minima) / len(minima)
+
+
+def nonconvex_fraction(losses: list[list[float]], ratio: float = 0.1) -> float:
+    """The share of the grid's inner points where the plotted surface is clearly not convex.
+
+    At each inner point the 2x2 Hessian of the surface is estimated by finite differences; the point counts as
+    non-convex when its smaller eigenvalue is negative and at least `ratio` times the larger one in size. This is
+    Li et al.'s convexity map (the ratio |λmin / λmax| of the Hessian's eigenvalues), on the two plotted directions.
+    """
+    z = torch.tensor(losses, dtype=torch.float64)
+    if z.dim() != 2 or min(z.shape) < 3:
+        raise ValueError(f"losses must be a grid of at least 3 x 3 values, not shape {tuple(z.shape)}")
+    centre = z[1:-1, 1:-1]
+    f_aa = z[2:, 1:-1] - 2 * centre + z[:-2, 1:-1]
+    f_bb = z[1:-1, 2:] - 2 * centre + z[1:-1, :-2]
+    f_ab = (z[2:, 2:] - z[2:, :-2] - z[:-2, 2:] + z[:-2, :-2]) / 4
+    hessians = torch.stack([torch.stack([f_aa, f_ab], -1), torch.stack([f_ab, f_bb], -1)], -2)
+    eigenvalues = torch.linalg.eigvalsh(hessians)  # ascending: (smallest, largest) at every point
+    smallest, largest = eigenvalues[..., 0], eigenvalues[..., 1]
+    nonconvex = (smallest < 0) & (smallest.abs() >= ratio * largest.abs())
+    return nonconvex.double().mean().item()

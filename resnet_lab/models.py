@@ -356,7 +356,7 @@ def deepen_with_identity_blocks(shallow: CifarResNet, depth: int, images: torch.
         if plain:
             for block in list(large)[len(small):]:
                 _make_plain_identity(block, stage_inputs[i])
-    return deep
+    return deep.to(shallow.conv1.weight.device)
 
 
 @torch.no_grad()
