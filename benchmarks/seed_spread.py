@@ -16,13 +16,14 @@ import time
 
 import torch
 
-from resnet_lab.data import load_dataset, subset
+from resnet_lab.data import few_labels, load_dataset, make_digit_canvases, select_classes, subset
 from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model
 from resnet_lab.identity import copy_error
 from resnet_lab.landscape import loss_grid, nonconvex_fraction, random_direction, slice_minima
-from resnet_lab.models import deepen_with_identity_blocks
+from resnet_lab.models import StreamMLP, deepen_with_identity_blocks
 from resnet_lab.shattered import gradient_correlation
 from resnet_lab.train import evaluate
+from resnet_lab.transfer import LinearProbe, SegmentationNet, predict_masks, segmentation_scores, with_new_head
 from resnet_lab.probes import (GradientRatioLog, gradient_norms, lesion_accuracy, residual_ratio,
                                similarity_kept)
 from resnet_lab.profiles import get_profile
@@ -147,6 +148,51 @@ def landscape(data, profile, seed) -> dict:
     return {"loss landscape": measures}
 
 
+def in_practice(data, profile, seed) -> dict:
+    """Notebook 07: reusing a trained body (transfer), dense prediction (segmentation), the residual stream."""
+    s, half = profile.shallow_depth, profile.steps // 2
+    source, target = select_classes(data, range(5)), select_classes(data, range(5, 10))
+    body = build_net(s, "A", source, profile, seed)
+    trained(body, source, profile, "classes 0-4", seed)
+    few = few_labels(target, 5, seed=seed)
+    runs = {"fine-tuned": (with_new_head(body, 5), 0.01), "linear probe": (LinearProbe(body, 5), 0.1),
+            "from scratch": (build_net(s, "A", target, profile, seed + 1), 0.1)}
+    transfer = {name: {"test accuracy": trained(net, few, profile, name, seed, steps=half, lr=lr, eval_every=0,
+                                                batch_size=len(few.train_labels)).test_accuracy[-1]}
+                for name, (net, lr) in runs.items()}
+    digits = data if data.name == "digits" else load_dataset("digits", size=16)
+    canvases = make_digit_canvases(digits, n_train=1000, n_test=200, seed=seed)
+    net = SegmentationNet(build_net(s, "A", canvases, profile, seed, zero_init_residual=True), canvases.num_classes)
+    trained(net, canvases, profile, "segmentation", seed, batch_size=32, eval_every=0)
+    predicted = predict_masks(net, canvases.test_images)
+    pixels, iou = segmentation_scores(predicted, canvases.test_labels, canvases.num_classes)
+    base_pixels, base_iou = segmentation_scores(torch.zeros_like(predicted), canvases.test_labels, canvases.num_classes)
+    segmentation = {"res body + head": {"pixel accuracy": pixels, "mean IoU": iou},
+                    "all background": {"pixel accuracy": base_pixels, "mean IoU": base_iou}}
+    stream = {}
+    for residual in (True, False):
+        torch.manual_seed(seed)
+        mlp = StreamMLP(32, width=64, residual=residual, in_features=data.train_images[0].numel(), num_classes=data.num_classes)
+        h = trained(mlp, data, profile, "stream", seed, steps=half, lr=0.05, eval_every=0)
+        stream["residual stream" if residual else "no residual"] = history_measures(h)
+    return {"transfer": transfer, "segmentation": segmentation, "residual stream": stream}
+
+
+def notebook_07_effects(e: dict) -> list[tuple[str, list[float]]]:
+    """Notebook 07's effects (once `--experiments in_practice` has recorded them)."""
+    if "transfer" not in e:
+        return []
+    t, seg, stream = e["transfer"], e["segmentation"], e["residual stream"]
+    minus = lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: E731
+    return [
+        ("07 transfer: fine-tuned minus linear probe, test accuracy", minus(t["fine-tuned"]["test accuracy"], t["linear probe"]["test accuracy"])),
+        ("07 transfer: fine-tuned minus from scratch, test accuracy", minus(t["fine-tuned"]["test accuracy"], t["from scratch"]["test accuracy"])),
+        ("07 segmentation: mean IoU minus all-background's", minus(seg["res body + head"]["mean IoU"], seg["all background"]["mean IoU"])),
+        ("07 32 MLP blocks: no residual minus residual stream, final training loss",
+         minus(stream["no residual"]["final training loss"], stream["residual stream"]["final training loss"])),
+    ]
+
+
 def merge(results: list[dict]) -> dict:
     """[{experiment: {label: {metric: value}}} per seed] -> {experiment: {label: {metric: [values]}}}."""
     merged = {}
@@ -184,7 +230,7 @@ def effects(e: dict, profile) -> list[tuple[str, list[float]]]:
         (f"03 plain-{s}: median accuracy with one block deleted", e["lesions"][f"plain-{s}"]["median accuracy, one block deleted"]),
         (f"05 test minus training error %, {smallest} against {full}", minus(gap(e["overfitting"][smallest]),
                                                                               gap(e["overfitting"][full]))),
-    ] + notebook_06_effects(e, profile)
+    ] + notebook_06_effects(e, profile) + notebook_07_effects(e)
 
 
 def notebook_06_effects(e: dict, profile) -> list[tuple[str, list[float]]]:
@@ -242,7 +288,7 @@ def main() -> None:
 
 
 EXPERIMENTS = {"degradation": degradation, "at_initialisation": at_initialisation, "residual_block": residual_block,
-               "bottleneck_and_width": bottleneck_and_width, "why_easier": why_easier, "landscape": landscape}
+               "bottleneck_and_width": bottleneck_and_width, "why_easier": why_easier, "landscape": landscape, "in_practice": in_practice}
 
 if __name__ == "__main__":
     main()

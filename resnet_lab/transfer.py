@@ -2,9 +2,13 @@
 (The tasks to reuse it on come from resnet_lab.data: select_classes, few_labels, make_digit_canvases.)
 
     LinearProbe(trained_net, num_classes)   the trained net's frozen body, a new linear classifier
+    with_new_head(trained_net, num_classes) a copy of the whole trained net with a new classifier, to fine-tune
+    ImageNetProbe(torchvision_net, n)       torchvision's ImageNet-trained ResNet, frozen, under a new linear classifier
     SegmentationNet(net, num_classes)       a net's body under a small upsampling head: a class per pixel
 """
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +33,38 @@ class LinearProbe(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.adaptive_avg_pool2d(self.body.features(x), 1).flatten(1))
+
+
+class ImageNetProbe(nn.Module):
+    """A torchvision ImageNet ResNet's body (all but `fc`), frozen, under a new linear classifier.
+
+    Small images are resized to `size` pixels (the ImageNet stem divides by 4 before the first block) and grey
+    ones repeated to three channels.
+    """
+
+    def __init__(self, net: nn.Module, num_classes: int, size: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(*list(net.children())[:-1]).requires_grad_(False)
+        self.fc = nn.Linear(net.fc.in_features, num_classes)
+        self.size = size
+
+    def train(self, mode: bool = True) -> "ImageNetProbe":
+        super().train(mode)
+        self.body.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
+        return self.fc(self.body(x).flatten(1))
+
+
+def with_new_head(trained: CifarResNet, num_classes: int) -> CifarResNet:
+    """A copy of `trained` (every layer trainable) whose classifier is new, for `num_classes` classes."""
+    net = copy.deepcopy(trained).requires_grad_(True)
+    net.fc = nn.Linear(trained.fc.in_features, num_classes).to(trained.fc.weight.device)
+    return net
 
 
 class SegmentationNet(nn.Module):

@@ -96,3 +96,32 @@ def test_stream_mlp_adds_each_block_to_the_stream_only_when_residual():
         assert torch.equal(plain.blocks(stream), torch.zeros_like(stream))
     with pytest.raises(ValueError, match="depth=0"):
         StreamMLP(0)
+
+
+def test_with_new_head_copies_the_body_and_replaces_only_the_classifier():
+    from resnet_lab.models import resnet
+    from resnet_lab.transfer import with_new_head
+
+    torch.manual_seed(0)
+    trained = resnet(8, width=4, in_channels=1, num_classes=5).requires_grad_(False)
+    net = with_new_head(trained, 3)
+    x = torch.randn(2, 1, 16, 16)
+    trained.eval(), net.eval()
+    assert net.fc.out_features == 3 and all(p.requires_grad for p in net.parameters())
+    assert torch.equal(net.features(x), trained.features(x))
+    net.conv1.weight.data.add_(1.0)  # a copy: fine-tuning it leaves the trained net as it was
+    assert not torch.equal(net.features(x), trained.features(x))
+
+
+def test_imagenet_probe_freezes_torchvision_body_and_takes_small_grey_images():
+    import torchvision
+
+    from resnet_lab.transfer import ImageNetProbe
+
+    torch.manual_seed(0)
+    probe = ImageNetProbe(torchvision.models.resnet18(), num_classes=5, size=32)
+    probe.train()
+    assert not probe.body.training and all(not p.requires_grad for p in probe.body.parameters())
+    assert [name for name, p in probe.named_parameters() if p.requires_grad] == ["fc.weight", "fc.bias"]
+    assert probe(torch.randn(3, 1, 16, 16)).shape == (3, 5)
+    assert probe(torch.randn(3, 3, 32, 32)).shape == (3, 5)
