@@ -59,3 +59,18 @@ def test_slice_minima_counts_one_minimum_per_slice_of_a_bowl_and_more_on_a_rippl
     assert slice_minima(tilted) == 0.0
     rippled = [[a * a + b * b + 40 * ((a % 2) + (b % 2)) for b in points] for a in points]
     assert slice_minima(rippled) > 4
+
+
+def test_nonconvex_fraction_is_zero_for_a_bowl_one_for_a_saddle_and_in_between_for_ripples():
+    from resnet_lab.landscape import nonconvex_fraction
+
+    points = [i - 10 for i in range(21)]
+    assert nonconvex_fraction([[a * a + b * b for b in points] for a in points]) == 0.0
+    assert nonconvex_fraction([[a * a - b * b for b in points] for a in points]) == 1.0
+    assert nonconvex_fraction([[-(a * a) - b * b for b in points] for a in points]) == 1.0  # a peak
+    nearly_flat_ridge = [[a * a - 0.01 * b * b for b in points] for a in points]  # |λmin / λmax| = 0.01 < 0.1
+    assert nonconvex_fraction(nearly_flat_ridge) == 0.0
+    rippled = [[a * a + b * b + 40 * ((a % 2) + (b % 2)) for b in points] for a in points]
+    assert 0.2 < nonconvex_fraction(rippled) < 1.0
+    with pytest.raises(ValueError, match="3 x 3"):
+        nonconvex_fraction([[1.0, 2.0]])
