@@ -33,12 +33,13 @@ NOTEBOOKS = {
                        ("ResNet-20 on 4 data sizes", 4 * S * step_seconds(20))],
     "06 why easier": [("plain/res-20 x2", 2 * S * step_seconds(20)), ("three built 56s, half a run each", 1.5 * S * step_seconds(56)),
                       ("plain/res-56 x2", 2 * S * step_seconds(56))],
-    "07 in practice": [("res-20 on classes 0-4", S * step_seconds(20)),
-                       ("three reuse runs, half a run of 25-image batches", 1.5 * S * step_seconds(20) * 25 / profile.batch_size),
+    "07 in practice": [("res-20 on classes 0-4, 3 seeds", 3 * S * step_seconds(20)),
+                       ("9 reuse runs, half a run of 25-image batches", 4.5 * S * step_seconds(20) * 25 / profile.batch_size),
                        ("segmentation, 32-image batches", S * step_seconds(20) * 32 / profile.batch_size)],
 }
 NETS = {"01 degradation": 4, "02 residual block": 3, "03 gradient flow": 4, "04 bottleneck": 2, "05 wide resnet": 6,
-        "06 why easier": 7, "07 in practice": 6}
+        "06 why easier": 7,
+        "07 in practice": 6}  # 07: 3 compiled nets, and 12 short uncompiled runs at about 10 s of evaluation each
 
 if __name__ == "__main__":
     print(f"gpu profile: {S} steps of {profile.batch_size} images per net; assumed {T4_FLOPS / 1e12:.0f} TFLOP/s "

@@ -157,13 +157,13 @@ def in_practice(data, profile, seed) -> dict:
     few = few_labels(target, 5, seed=seed)
     runs = {"fine-tuned": (with_new_head(body, 5), 0.01), "linear probe": (LinearProbe(body, 5), 0.1),
             "from scratch": (build_net(s, "A", target, profile, seed + 1), 0.1)}
-    transfer = {name: {"test accuracy": trained(net, few, profile, name, seed, steps=half, lr=lr, eval_every=0,
+    transfer = {name: {"test accuracy": trained(net, few, profile, name, seed, steps=half, lr=lr, eval_every=0, compile=False,
                                                 batch_size=len(few.train_labels)).test_accuracy[-1]}
                 for name, (net, lr) in runs.items()}
     digits = data if data.name == "digits" else load_dataset("digits", size=16)
     canvases = make_digit_canvases(digits, n_train=1000, n_test=200, seed=seed)
     net = SegmentationNet(build_net(s, "A", canvases, profile, seed, zero_init_residual=True), canvases.num_classes)
-    trained(net, canvases, profile, "segmentation", seed, batch_size=32, eval_every=0)
+    trained(net, canvases, profile, "segmentation", seed, batch_size=32, eval_every=0, compile=False)
     predicted = predict_masks(net, canvases.test_images)
     pixels, iou = segmentation_scores(predicted, canvases.test_labels, canvases.num_classes)
     base_pixels, base_iou = segmentation_scores(torch.zeros_like(predicted), canvases.test_labels, canvases.num_classes)
@@ -173,7 +173,7 @@ def in_practice(data, profile, seed) -> dict:
     for residual in (True, False):
         torch.manual_seed(seed)
         mlp = StreamMLP(32, width=64, residual=residual, in_features=data.train_images[0].numel(), num_classes=data.num_classes)
-        h = trained(mlp, data, profile, "stream", seed, steps=half, lr=0.05, eval_every=0)
+        h = trained(mlp, data, profile, "stream", seed, steps=half, lr=0.05, eval_every=0, compile=False)
         stream["residual stream" if residual else "no residual"] = history_measures(h)
     return {"transfer": transfer, "segmentation": segmentation, "residual stream": stream}
 

@@ -211,3 +211,22 @@ def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):
         page.wait_for_function("(el) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes('λ = 0.95'); }",
                                arg=view.element_handle(), timeout=30_000)
         view.screenshot(path=str(SHOTS / "03-lambda-slider.png"))
+
+
+def test_notebook_06_landscape_slider_moves_between_the_nets_and_draws_a_3d_surface(tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    name = "06_why_optimisation_gets_easier.ipynb"
+    copy_notebook(name, tmp_path)
+    with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
+        open_and_run_all(page, url, token, name, timeout=400)
+        view = page.locator(".widget-vbox", has=page.locator(".widget-label", has_text="net")).last
+        view.scroll_into_view_if_needed()
+        assert "plain-32: log10 test loss" in view.locator(".gtitle").text_content()  # smoke: the deep depth is 32
+        assert view.locator(".gl-container canvas").count() >= 1  # the 3-D surface is drawn with WebGL
+        page.screenshot(path=str(SHOTS / "06-landscape-plain-32.png"))
+        handle = view.locator(".widget-slider .noUi-handle, .widget-selection-slider .noUi-handle").first
+        handle.focus()
+        handle.press("ArrowRight")  # plain-8 -> plain-32 -> res-32
+        page.wait_for_function("(el) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes('res-32:'); }",
+                               arg=view.element_handle(), timeout=30_000)
+        view.screenshot(path=str(SHOTS / "06-landscape-res-32.png"))
