@@ -223,7 +223,7 @@ def check_make_stage(make_stage: Callable) -> bool:
 
 
 def check_normalise_filters(normalise_filters: Callable) -> bool:
-    """Exercise (notebook 06): filter normalisation of one weight's direction (Li et al. 2018, Eq. 2)."""
+    """Exercise (notebook 06): filter normalisation of one weight's direction (Li et al. 2018, Section 4)."""
     hint = ("Flatten every filter (d.flatten(1) gives one row per filter), take each row's norm for d and for w, "
             "and multiply d by w_norm / d_norm, reshaped to broadcast over the filter's other dimensions.")
     torch.manual_seed(0)

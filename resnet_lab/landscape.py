@@ -19,7 +19,7 @@ from .train import evaluate
 
 
 def normalise_filters(d: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Direction `d` for weight `w` (>= 2 dims), each filter d[i] rescaled to the norm of w[i] (Li et al., Eq. 2)."""
+    """Direction `d` for weight `w` (>= 2 dims), each filter d[i] rescaled to the norm of w[i] (Li et al., Sec. 4)."""
     d_norm = d.flatten(1).norm(dim=1).clamp_min(1e-12)
     w_norm = w.flatten(1).norm(dim=1)
     return d * (w_norm / d_norm).view(-1, *([1] * (w.dim() - 1)))

@@ -340,6 +340,9 @@ def deepen_with_identity_blocks(shallow: CifarResNet, depth: int, images: torch.
     if not isinstance(depth, int) or depth <= shallow.depth:
         raise ValueError(f"depth={depth!r} is not valid: it must be deeper than the shallow net ({shallow.depth})")
     plain = shallow.shortcut is None
+    if plain and shallow.block != "basic":
+        raise ValueError("a plain bottleneck net cannot be deepened with identity blocks: its 1x1 convolutions "
+                         "narrow the signal (use block='basic')")
     if plain and images is None:
         raise ValueError("images=None: a plain net's identity blocks need images to set their BN statistics "
                          "(a zeroed branch would output zeros, not its input)")

@@ -206,3 +206,5 @@ def test_the_plain_construction_inserts_dirac_blocks_whose_bn_undoes_the_statist
     inserted = deep.layer1[1].train()
     assert torch.allclose(inserted(stage_output), stage_output, atol=1e-5)
     assert not torch.allclose(inserted(stage_output + 1.0), stage_output + 1.0, atol=1e-2)  # other statistics: not
+    with pytest.raises(ValueError, match="bottleneck"):
+        deepen_with_identity_blocks(plain_net(11, block="bottleneck", width=4, in_channels=1), 20, images=x)
