@@ -1,7 +1,8 @@
 """Every effect the notebooks assert, rerun over several seeds: the spread a learner's run is shown against.
 
-    python benchmarks/seed_spread.py                          # cpu profile, 5 seeds (about 15 minutes here)
+    python benchmarks/seed_spread.py                          # cpu profile, 5 seeds (about 35 minutes here)
     python benchmarks/seed_spread.py --profile smoke --seeds 5
+    python benchmarks/seed_spread.py --experiments landscape  # rerun one part; the others' records are kept
 
 Runs the notebooks' experiments (same nets, budgets and probes, seed 0 being the notebooks' own run),
 saves the measurements in resnet_lab/recorded_seeds.json under the profile's name (what
