@@ -1,6 +1,6 @@
 """Two nets trained one after the other on all threads, or at the same time on one thread each (threads or processes).
 
-    python benchmarks/concurrent_pairs.py
+    STEPS=300 REPEATS=1 python benchmarks/concurrent_pairs.py     # the README's numbers (default: 60 steps, best of 2)
 
 The notebooks train nets in pairs (plain and residual). On a 2-core laptop a width-8 net at 16x16 does not use two
 threads well (issue 15), so two nets side by side might finish sooner than one after the other.
