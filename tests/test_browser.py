@@ -194,22 +194,32 @@ def test_notebook_01_panel_on_the_colab_code_path_trains_stops_overlays_and_clea
     print(f"browser test of notebook 01 (Colab code path): {time.monotonic() - start:.0f} s")
 
 
+def slider_plot(page, description: str):
+    """The SliderPlot whose slider is labelled `description` (the last one), scrolled into view."""
+    view = page.locator(".widget-vbox", has=page.locator(".widget-label", has_text=description)).last
+    view.scroll_into_view_if_needed()
+    return view
+
+
+def step_slider(page, view, key: str, until_title_has: str) -> None:
+    """Press `key` on the plot's slider, then wait until the redrawn figure's title contains the text."""
+    handle = view.locator(".noUi-handle").first
+    handle.focus()
+    handle.press(key)
+    # The Output widget's figure is replaced, so look the title up afresh each time.
+    page.wait_for_function("([el, text]) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes(text); }",
+                           arg=[view.element_handle(), until_title_has], timeout=30_000)
+
+
 def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     name = "03_gradient_flow.ipynb"
     copy_notebook(name, tmp_path)
     with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
         open_and_run_all(page, url, token, name, timeout=300)
-        view = page.locator(".widget-vbox", has=page.locator(".widget-label", has_text="λ")).last
-        view.scroll_into_view_if_needed()
-        title = view.locator(".gtitle")
-        assert "λ = 0.9:" in title.text_content()
-        handle = view.locator(".noUi-handle").first
-        handle.focus()
-        handle.press("ArrowRight")  # one step of 0.05
-        # The Output widget's figure is replaced, so look the title up afresh each time.
-        page.wait_for_function("(el) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes('λ = 0.95'); }",
-                               arg=view.element_handle(), timeout=30_000)
+        view = slider_plot(page, "λ")
+        assert "λ = 0.9:" in view.locator(".gtitle").text_content()
+        step_slider(page, view, "ArrowRight", until_title_has="λ = 0.95")  # one step of 0.05
         view.screenshot(path=str(SHOTS / "03-lambda-slider.png"))
 
 
@@ -219,14 +229,9 @@ def test_notebook_06_landscape_slider_moves_between_the_nets_and_draws_a_3d_surf
     copy_notebook(name, tmp_path)
     with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
         open_and_run_all(page, url, token, name, timeout=400)
-        view = page.locator(".widget-vbox", has=page.locator(".widget-label", has_text="net")).last
-        view.scroll_into_view_if_needed()
+        view = slider_plot(page, "net")
         assert "plain-32: log10 test loss" in view.locator(".gtitle").text_content()  # smoke: the deep depth is 32
         assert view.locator(".gl-container canvas").count() >= 1  # the 3-D surface is drawn with WebGL
         page.screenshot(path=str(SHOTS / "06-landscape-plain-32.png"))
-        handle = view.locator(".widget-slider .noUi-handle, .widget-selection-slider .noUi-handle").first
-        handle.focus()
-        handle.press("ArrowRight")  # plain-8 -> plain-32 -> res-32
-        page.wait_for_function("(el) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes('res-32:'); }",
-                               arg=view.element_handle(), timeout=30_000)
+        step_slider(page, view, "ArrowRight", until_title_has="res-32:")  # plain-8 -> plain-32 -> res-32
         view.screenshot(path=str(SHOTS / "06-landscape-res-32.png"))
