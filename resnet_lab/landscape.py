@@ -70,7 +70,7 @@ def slice_minima(losses: list[list[float]]) -> float:
     """The mean number of local minima along the 1-D slices of a grid (its rows and its columns).
 
     A convex bowl has one on every slice through it (none where a slice's lowest point is at its end);
-    a chaotic surface has several. A simple stand-in for Li et al.'s Hessian-eigenvalue convexity map.
+    a chaotic surface has several. Simpler, and noisier between seeds, than `nonconvex_fraction` (notebook 06).
     """
     rows = [list(row) for row in losses]
     slices = rows + [list(column) for column in zip(*rows)]
