@@ -30,8 +30,8 @@ from .data import Dataset, DeviceLoader
 
 EVAL_TRAIN_IMAGES = 10_000  # training images evaluated for the training error (CIFAR-10 has 50,000: 1/5 is plenty)
 CHANNELS_LAST_MIN_SIZE = 32  # CPU: channels_last from this image size on (benchmarks/memory_format.py)
-FINAL_LOSS_STEPS = 10
-STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels): ~10-40x a later step  # History.final_loss averages this many last mini-batch losses: less noisy than one
+FINAL_LOSS_STEPS = 10  # History.final_loss averages this many last mini-batch losses: less noisy than one
+STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels): ~10-40x a later step
 
 
 class NonFiniteLoss(Exception):
@@ -103,14 +103,14 @@ class History:
     loss: list[float] = field(default_factory=list)  # ...the mini-batch loss (train mode)
     accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
-    elapsed: list[float] = field(default_factory=list)  # training seconds (no evaluation) at each step
+    elapsed: list[float] = field(default_factory=list)  # training seconds at each step (no evaluation, no callbacks)
     eval_steps: list[int] = field(default_factory=list)  # full-set evaluations (eval mode)
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
     stop_reason: str = ""  # "" while training; then "finished", "interrupted", "stopped by callback", ...
-    seconds: float = 0.0  # time spent on training steps (not evaluation)
+    seconds: float = 0.0  # time spent on training steps (not evaluation, saving, or callbacks such as live plots)
     images: int = 0  # training images processed
 
     def final_loss(self, last: int = FINAL_LOSS_STEPS) -> float:
@@ -344,9 +344,9 @@ def _train_loop(history: History, model, forward, optimizer, scaler, loader: Dev
     # of the last good ones so that a non-finite step can be undone completely.
     buffers = list(model.buffers())
     good_buffers = [b.clone() for b in buffers]
-    clock = time.perf_counter()
     try:
         for step in range(len(history.steps), steps):
+            clock = time.perf_counter()  # training time: the step itself, not evaluation, saving or callbacks
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, **schedule)
             x, y = loader.batch(step)
@@ -361,12 +361,10 @@ def _train_loop(history: History, model, forward, optimizer, scaler, loader: Dev
                                        f"that step changed the weights (try a lower lr; lr was {schedule['lr']})")
                 warnings.warn(history.stop_reason)
                 break
-            history.record(step + 1, loss, accuracy, optimizer.param_groups[0]["lr"], len(y),
-                           history.seconds + time.perf_counter() - clock)
+            history.seconds += time.perf_counter() - clock
+            history.record(step + 1, loss, accuracy, optimizer.param_groups[0]["lr"], len(y), history.seconds)
             if eval_every and (step + 1) % eval_every == 0 and step + 1 < steps:
-                history.seconds += time.perf_counter() - clock  # evaluation time is not training time
                 _evaluate_into(history, model, data, step + 1, **evaluation)
-                clock = time.perf_counter()
             if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < steps:
                 save_checkpoint(checkpoint, model, optimizer, scaler, history)
             if any(callback(history) for callback in callbacks):
@@ -374,7 +372,6 @@ def _train_loop(history: History, model, forward, optimizer, scaler, loader: Dev
                 break
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
-    history.seconds += time.perf_counter() - clock
 
 
 def _finish(history: History, model, data, eval_at_end: bool, evaluation: dict, checkpoint, state, callbacks) -> None:

@@ -257,3 +257,31 @@ def test_channels_last_where_the_benchmark_found_it_faster():
     model = resnet(8, width=4, num_classes=4)
     fit(model, big, steps=1, batch_size=32, progress=False, eval_at_end=False)
     assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last) and not model.conv1.weight.is_contiguous()
+
+
+def test_training_time_leaves_out_evaluation_and_callbacks(data, monkeypatch):
+    """A live plot that takes long to draw must not eat into a same-time comparison's budget."""
+    import resnet_lab.train as train
+
+    now = [0.0]
+    monkeypatch.setattr(train.time, "perf_counter", lambda: now[0])
+
+    def slow_evaluate(*args, **kwargs):
+        now[0] += 100.0  # evaluation: not training time
+        return 1.0, 0.5
+
+    def slow_callback(history):
+        now[0] += 1000.0  # e.g. drawing a frame: not training time
+
+    original_step = train.train_step
+
+    def step_of_one_second(*args, **kwargs):
+        now[0] += 1.0
+        return original_step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", slow_evaluate)
+    monkeypatch.setattr(train, "train_step", step_of_one_second)
+    history = fit(small_net(), data, steps=4, batch_size=32, eval_every=2, progress=False,
+                  callbacks=[slow_callback])
+    assert history.elapsed == [1.0, 2.0, 3.0, 4.0] and history.seconds == 4.0
+    assert history.images_per_second == 4 * 32 / 4.0
