@@ -36,6 +36,7 @@ from .profiles import Profile, get_profile
 from .train import STARTUP_STEPS, History
 
 LOSS_RANGE = (1e-4, 10.0)  # the y-axis of an empty loss plot: where cross-entropy curves live
+FRAME_SHARE = 0.05  # live frames may take at most this share of a training cell's time (a frame: ~40 ms here)
 
 
 def _display_widget(widget, text: str, png: bytes | None = None):
@@ -51,7 +52,11 @@ def _display_widget(widget, text: str, png: bytes | None = None):
 
 
 class LivePlot:
-    """Training curves drawn while models train; `plot.callback("plain-56")` is the callback for `fit`."""
+    """Training curves drawn while models train; `plot.callback("plain-56")` is the callback for `fit`.
+
+    Frames come at most every `min_interval` seconds, and rarer where drawing one is slow: drawing
+    takes at most FRAME_SHARE of the time, the rest is left to training.
+    """
 
     def __init__(self, title: str = "training loss", metric: str = "loss", log_y: bool = True,
                  min_interval: float = 0.5, height: int = 420, x: str = "steps", steps: int | None = None):
@@ -63,6 +68,8 @@ class LivePlot:
         self.min_interval, self.height, self.steps = min_interval, height, steps
         self.runs: dict[str, tuple[History, bool]] = {}  # label -> (its History, drawn dotted)
         self.frames = 0  # PNG frames drawn so far
+        self.frame_seconds = 0.0  # how long the last frame took to draw
+        self._last_frame = -float("inf")
         self._handle = None
 
     @property
@@ -79,18 +86,19 @@ class LivePlot:
         start = elapsed[STARTUP_STEPS - 1]
         return [e - start for e in elapsed[STARTUP_STEPS:]], values[STARTUP_STEPS:]
 
+    def frame_due(self) -> bool:
+        """Whether enough time has passed since the last frame to draw the next one."""
+        wait = max(self.min_interval, self.frame_seconds / FRAME_SHARE)
+        return time.monotonic() - self._last_frame >= wait
+
     def callback(self, label: str):
         """A new curve named `label`, and the function that redraws it during `fit` (throttled)."""
         self.runs[label] = (History(label=label), False)
-        last_draw = -float("inf")
 
         def update(history: History) -> None:
-            nonlocal last_draw
             self.runs[label] = (history, False)
-            now = time.monotonic()
-            if history.stop_reason or now - last_draw >= self.min_interval:
+            if history.stop_reason or self.frame_due():
                 self.redraw()
-                last_draw = now
 
         return update
 
@@ -108,8 +116,12 @@ class LivePlot:
         xlim = (0, self.steps) if self.steps and self.x == "steps" else None
         ylim = LOSS_RANGE if empty and self.metric == "loss" and self.log_y else None
         self.frames += 1
-        return line_chart_png(lines, title=self.title, xlabel=self.xlabel, ylabel=f"mini-batch {self.metric}",
-                              log_y=self.log_y, xlim=xlim, ylim=ylim, empty_text="no run yet: press Train")
+        start = time.monotonic()
+        png = line_chart_png(lines, title=self.title, xlabel=self.xlabel, ylabel=f"mini-batch {self.metric}",
+                             log_y=self.log_y, xlim=xlim, ylim=ylim, empty_text="no run yet: press Train")
+        self._last_frame = time.monotonic()
+        self.frame_seconds = self._last_frame - start
+        return png
 
     def figure(self) -> go.Figure:
         """The finished plot as an interactive plotly figure (zoom, hover), legend always shown."""
@@ -229,7 +241,6 @@ class ExperimentPanel:
         self._label, self._history, self._error = label, None, None
         self._stop.clear()
         callbacks = [self.plot.callback(label), self._keep, lambda history: self._stop.is_set()]
-        self.plot.min_interval = float("inf")  # the worker never draws: the ticks do, on the main thread
         self._thread = threading.Thread(target=self._run, args=(model, label, seed, callbacks), daemon=True)
         self._set_buttons(running=True)
         self.status.value = f"Training {html.escape(label)} for {self.profile.steps} steps..."
@@ -253,7 +264,8 @@ class ExperimentPanel:
         if self._thread is None:
             return
         finished = not self._thread.is_alive()
-        self.image.value = self.plot.png()
+        if finished or self.plot.frame_due():
+            self.image.value = self.plot.png()
         history, label = self._history, html.escape(self._label)
         if self._error is not None:
             last = html.escape(self._error.strip().splitlines()[-1])

@@ -11,7 +11,7 @@ from resnet_lab import widgets
 from resnet_lab.data import make_synthetic
 from resnet_lab.models import plain_net, resnet, valid_depths
 from resnet_lab.profiles import get_profile
-from resnet_lab.train import fit
+from resnet_lab.train import History, fit
 from resnet_lab.widgets import ExperimentPanel, LivePlot, SliderPlot
 
 PNG = b"\x89PNG"
@@ -56,6 +56,29 @@ def test_live_plot_throttles_but_always_draws_the_end(data):
         callbacks=[plot.callback("run")])
     assert len(handle.shown) == 2  # the first step, then only the final redraw
     assert all(frame["image/png"].startswith(PNG) for frame in handle.shown)
+
+
+def test_live_plot_spends_at_most_its_share_of_the_time_on_frames(monkeypatch):
+    """A frame that is slow to draw (a slow laptop, a busy machine) makes frames rarer, not training slower."""
+    now = [0.0]
+    monkeypatch.setattr(widgets.time, "monotonic", lambda: now[0])
+    draw = widgets.line_chart_png
+
+    def frame_of_one_second(*args, **kwargs):
+        now[0] += 1.0
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(widgets, "line_chart_png", frame_of_one_second)
+    plot = LivePlot(min_interval=0.5)
+    plot._handle = handle = Handle()
+    update, history = plot.callback("run"), History()
+    for step in range(1, 201):  # 200 steps of one second each
+        now[0] += 1.0
+        history.record(step, 1.0, 0.5, 0.1, 32, float(step))
+        update(history)
+    drawing = len(handle.shown) * 1.0
+    assert len(handle.shown) >= 5  # still live: a frame every ~20 s here
+    assert drawing / now[0] <= widgets.FRAME_SHARE * 1.1
 
 
 def test_live_plot_freezes_into_the_interactive_figure(data, monkeypatch):
