@@ -1,12 +1,15 @@
 """The experiments the notebooks run, built from `models`, `data`, `train` and a `Profile`.
 
 `train_net(56, None, data, profile)` trains plain-56 with the profile's budget;
-`train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn.
+`train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn;
+`train_side_by_side` trains nets of the same size at the same time where that is faster (a CPU).
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -14,7 +17,7 @@ import torch
 from .data import Dataset
 from .models import CifarResNet, wide_resnet
 from .profiles import Profile
-from .train import History, fit
+from .train import History, fit, pick_device
 
 
 def net_label(depth: int, shortcut: str | None) -> str:
@@ -104,6 +107,80 @@ def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Prof
         callbacks = [plot.callback(label)] if plot is not None else []
         histories[label] = train_net(depth, shortcut, data, profile, seed, callbacks=callbacks, **fit_kwargs)
     return histories
+
+
+def side_by_side_threads(nets: Mapping[str, torch.nn.Module], device: str | torch.device | None = None) -> int:
+    """Threads for each net when `nets` train at the same time; 0 when they should train one after the other.
+
+    Side by side pays on a CPU: small nets use a second thread poorly (res-56 at width 8: 1.36x from two
+    threads), while two nets on one thread each finish 1.25x sooner than one after the other on two
+    (`benchmarks/concurrent_pairs.py`). Each net keeps a fixed number of threads, so its run is exactly
+    reproducible. Not on a GPU, not with one thread per net or less (the `smoke` profile runs on one),
+    and not with dropout (it draws from the generator all threads share).
+    """
+    threads = torch.get_num_threads() // max(1, len(nets))
+    dropout = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for net in nets.values() for m in net.modules())
+    if pick_device(device).type != "cpu" or len(nets) < 2 or threads < 1 or dropout:
+        return 0
+    return threads
+
+
+def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profile: Profile, plot=None,
+                       callbacks: Mapping[str, Sequence[Callable]] | None = None, **fit_kwargs) -> dict[str, History]:
+    """Train every net in `nets` (label -> model) with the profile's budget; {label: History}.
+
+    At the same time where `side_by_side_threads` says it pays, else one after the other. `plot` (a
+    LivePlot) gets a curve per net, drawn from this thread; `callbacks` adds a net's own fit callbacks
+    (they run in its training thread). Interrupting the cell (Jupyter's stop button) stops every net
+    after its current step and returns what they trained, as `fit` does.
+    """
+    callbacks = callbacks or {}
+    unknown = set(callbacks) - set(nets)
+    if unknown:
+        raise ValueError(f"callbacks for {sorted(unknown)} are not valid: give them only for nets in {list(nets)}")
+    drawn = {label: plot.callback(label) for label in nets} if plot is not None else {}
+    threads = side_by_side_threads(nets, fit_kwargs.get("device"))
+    if not threads:
+        histories = {}
+        for label, net in nets.items():
+            own = [drawn[label]] if drawn else []
+            histories[label] = train_model(net, data, profile, label, own + list(callbacks.get(label, ())), **fit_kwargs)
+        return histories
+    latest = {label: History(label=label) for label in nets}
+    histories, errors, stop = {}, [], threading.Event()
+
+    def train(label: str, net: torch.nn.Module) -> None:
+        torch.set_num_threads(threads)  # this thread's own setting
+
+        def keep(history: History) -> None:
+            latest[label] = history
+
+        try:
+            histories[label] = train_model(net, data, profile, label, [keep, lambda _: stop.is_set(),
+                                                                       *callbacks.get(label, ())], **fit_kwargs)
+        except BaseException as error:  # raised again in the caller's thread
+            errors.append(error)
+
+    workers = [threading.Thread(target=train, args=item, daemon=True) for item in nets.items()]
+    try:
+        for worker in workers:
+            worker.start()
+        while any(worker.is_alive() for worker in workers):
+            time.sleep(0.05)
+            for label, update in drawn.items():
+                if latest[label].steps and not latest[label].stop_reason:
+                    update(latest[label])
+    except KeyboardInterrupt:
+        stop.set()
+        for worker in workers:
+            worker.join()
+        for history in histories.values():
+            history.stop_reason = "interrupted"
+    if errors:
+        raise errors[0]
+    for label, update in drawn.items():
+        update(histories[label])  # the end: the final frame
+    return {label: histories[label] for label in nets}  # in the order given, whichever finished first
 
 
 def results_table(histories: dict[str, History]) -> str:

@@ -1,10 +1,14 @@
 import dataclasses
+import threading
 
 import pytest
+import torch
 
 from resnet_lab import course
 from resnet_lab.data import make_synthetic
-from resnet_lab.experiments import compare, net_label, results_table, train_net
+from resnet_lab.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_threads,
+                                    train_model, train_net, train_side_by_side)
+from resnet_lab.models import CifarResNet
 from resnet_lab.profiles import get_profile
 from resnet_lab.widgets import LivePlot
 
@@ -95,3 +99,69 @@ def test_build_wrn_sizes_a_wide_resnet_for_the_data_and_profile():
     torch.manual_seed(3)
     same = wide_resnet(16, 2, width=2, in_channels=1, num_classes=4)
     assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), same.state_dict().values()))
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def pair(data, profile, **kwargs):
+    return {label: build_net(8, shortcut, data, profile, **kwargs) for label, shortcut in (("plain-8", None), ("res-8", "A"))}
+
+
+def test_side_by_side_trains_at_the_same_time_and_exactly_as_one_after_the_other(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile(steps=6)
+    meet = threading.Barrier(2, timeout=30)  # both nets must reach step 3 together: one after the other never would
+    together = train_side_by_side(pair(data, profile), data, profile, plot=LivePlot(),
+                                  callbacks={label: [lambda h: len(h.steps) == 3 and meet.wait() and None]
+                                             for label in ("plain-8", "res-8")})
+    torch.set_num_threads(1)  # the side-by-side nets each ran on one thread
+    alone = {label: train_model(net, data, profile, label) for label, net in pair(data, profile).items()}
+    assert list(together) == ["plain-8", "res-8"]
+    for label in alone:
+        assert together[label].loss == alone[label].loss and together[label].stop_reason == "finished"
+        assert together[label].test_accuracy == alone[label].test_accuracy
+
+
+def test_side_by_side_only_where_it_pays(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile()
+    assert side_by_side_threads(pair(data, profile)) == 1
+    assert side_by_side_threads({"one": build_net(8, "A", data, profile)}) == 0
+    assert side_by_side_threads({"a": build_wrn(10, 1, data, profile, dropout=0.3),
+                                 "b": build_wrn(10, 1, data, profile, dropout=0.3)}) == 0  # a shared generator
+    torch.set_num_threads(1)  # the smoke profile's setting
+    assert side_by_side_threads(pair(data, profile)) == 0
+    histories = train_side_by_side(pair(data, profile), data, profile)
+    assert [len(h.steps) for h in histories.values()] == [4, 4]
+
+
+def test_stopping_the_cell_stops_every_net_side_by_side(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile(steps=10_000)
+
+    class StopButton(LivePlot):  # the learner presses Stop (once) while the nets train
+        pressed = False
+
+        def redraw(self):
+            if not self.pressed and any(len(h.steps) >= 3 for h, _ in self.runs.values()):
+                self.pressed = True
+                raise KeyboardInterrupt
+
+    histories = train_side_by_side(pair(data, profile), data, profile, plot=StopButton(min_interval=0.0))
+    assert all(h.stop_reason == "interrupted" and 0 < len(h.steps) < 10_000 for h in histories.values())
+
+
+def test_side_by_side_raises_a_net_s_error_and_checks_its_callbacks(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile()
+    nets = {"fits": build_net(8, "A", data, profile), "three channels": CifarResNet(8, shortcut="A", width=2, in_channels=3)}
+    with pytest.raises(ValueError, match="in_channels=1"):
+        train_side_by_side(nets, data, profile)
+    with pytest.raises(ValueError, match=r"callbacks for \['res-20'\]"):
+        train_side_by_side(pair(data, profile), data, profile, callbacks={"res-20": []})
