@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 import torch
-import torchvision
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -38,6 +37,8 @@ def torchvision_model(name: str, **kwargs) -> nn.Module:
 
     Good for counting (count_parameters, count_macs) even for VGG-19's 144M parameters.
     """
+    import torchvision  # imported here: torchvision adds ~1 s to a notebook's start
+
     builders = torchvision.models.list_models(module=torchvision.models)
     if name not in builders:
         raise ValueError(f"name={name!r} is not a torchvision classification model: try one of "

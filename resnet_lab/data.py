@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 from sklearn.datasets import load_digits as sklearn_digits
 from sklearn.model_selection import train_test_split
-from torchvision.datasets import CIFAR10
 
 DATASETS = ("digits", "cifar10", "synthetic")
 SEED_MIXING_PRIME = 1_000_003
@@ -97,6 +96,8 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0, size: int = 8, resiz
 
 def load_cifar10(root: str | Path = "data", download: bool = True) -> Dataset:
     """CIFAR-10 via torchvision, with the paper's augmentation (4-pixel pad, random crop, flip)."""
+    from torchvision.datasets import CIFAR10  # imported here: torchvision adds ~1 s to every notebook's start
+
     try:
         train = CIFAR10(str(root), train=True, download=download)
         test = CIFAR10(str(root), train=False, download=download)

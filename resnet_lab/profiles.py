@@ -43,8 +43,9 @@ PROFILES = {
     "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
                      deep_depth=32, max_depth=32, eval_every=0, checkpoint_every=0,
                      compile=False, time_budget=3.0, image_size=16),
+    # cpu: evaluated once, at the end of a run (no notebook shows curves of the full-set error on this profile).
     "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
-                   deep_depth=56, max_depth=56, eval_every=50, checkpoint_every=0,
+                   deep_depth=56, max_depth=56, eval_every=0, checkpoint_every=0,
                    compile=False, time_budget=15.0, image_size=16),
     "gpu": Profile("gpu", "cifar10", steps=8_000, batch_size=128, width=16, shallow_depth=20,
                    deep_depth=56, max_depth=110, eval_every=1_000, checkpoint_every=1_000,
