@@ -3,8 +3,10 @@
     STEPS=300 REPEATS=1 python benchmarks/concurrent_pairs.py     # the README's numbers (default: 60 steps, best of 2)
 
 The notebooks train nets in pairs (plain and residual). On a 2-core laptop a width-8 net at 16x16 does not use two
-threads well (issue 15), so two nets side by side might finish sooner than one after the other.
+threads well (issue 15), so two nets side by side might finish sooner than one after the other. The last line is
+`resnet_lab.experiments.train_side_by_side`, what the notebooks call (the rule `side_by_side_threads` rests on this).
 """
+import dataclasses
 import multiprocessing as mp
 import os
 import threading
@@ -13,7 +15,9 @@ import time
 import torch
 
 from resnet_lab.data import load_dataset
+from resnet_lab.experiments import train_side_by_side
 from resnet_lab.models import plain_net, resnet
+from resnet_lab.profiles import get_profile
 from resnet_lab.train import fit
 
 REPEATS = int(os.environ.get("REPEATS", 2))
@@ -53,10 +57,24 @@ def in_processes() -> float:
     return time.perf_counter() - start
 
 
+def with_train_side_by_side() -> float:
+    torch.set_num_threads(2)
+    data = load_dataset("digits", size=16)
+    profile = dataclasses.replace(get_profile("cpu"), steps=STEPS, eval_every=0)
+    nets = {}
+    for residual in (False, True):
+        torch.manual_seed(0)
+        nets[str(residual)] = (resnet if residual else plain_net)(56, width=8, in_channels=1)
+    start = time.perf_counter()
+    train_side_by_side(nets, data, profile, eval_at_end=False)
+    return time.perf_counter() - start
+
+
 if __name__ == "__main__":
     train(20, True, 2)  # warm-up: data loading and first-step costs
     for name, run in (("one after the other, 2 threads", sequential), ("side by side, 2 Python threads x 1", in_threads),
-                      ("side by side, 2 processes x 1 thread", in_processes)):
+                      ("side by side, 2 processes x 1 thread", in_processes),
+                      ("experiments.train_side_by_side", with_train_side_by_side)):
         seconds = min(run() for _ in range(REPEATS))
         print(f"{name:<40} {seconds:6.1f} s for plain-56 + res-56, {STEPS} steps each "
               f"({2 * STEPS * 128 / seconds:.0f} img/s together)", flush=True)

@@ -18,7 +18,7 @@ import time
 import torch
 
 from resnet_lab.data import few_labels, load_dataset, make_digit_canvases, select_classes, subset
-from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model
+from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model, train_side_by_side
 from resnet_lab.identity import copy_error
 from resnet_lab.landscape import loss_grid, nonconvex_fraction, random_direction, slice_minima
 from resnet_lab.models import StreamMLP, deepen_with_identity_blocks
@@ -35,6 +35,11 @@ def trained(net, data, profile, label, seed, **kwargs):
     return train_model(net, data, profile, label, seed=seed, checkpoint=False, **kwargs)
 
 
+def trained_side_by_side(nets, data, profile, seed, **kwargs):
+    """As the notebooks train a pair of one size: at the same time on a CPU (`train_side_by_side`)."""
+    return train_side_by_side(nets, data, profile, seed=seed, checkpoint=False, **kwargs)
+
+
 def degradation(data, profile, seed) -> dict:
     """Notebooks 01 and 03: the plain/residual pair, the gradient ratio during training, lesions."""
     shallow, deep = profile.shallow_depth, profile.deep_depth
@@ -42,8 +47,11 @@ def degradation(data, profile, seed) -> dict:
     batch = data.train_images[:128], data.train_labels[:128]
     logs = {label: GradientRatioLog(nets[label], *batch, every=max(1, profile.steps // 30))
             for label in (f"plain-{deep}", f"res-{deep}")}
-    histories = {label: trained(net, data, profile, label, seed, callbacks=[logs[label]] if label in logs else [])
-                 for label, net in nets.items()}
+    histories = {}
+    for depth in (shallow, deep):  # pairs side by side, as notebook 03 trains them (01 trains them one at a time)
+        pair = {label: nets[label] for label in (f"plain-{depth}", f"res-{depth}")}
+        histories.update(trained_side_by_side(pair, data, profile, seed,
+                                              callbacks={label: [logs[label]] for label in pair if label in logs}))
     during = {label: {"ratio at step 1": log.ratios[1], "ratio at the end": list(log.ratios.values())[-1]}
               for label, log in logs.items()}
     during[f"plain-{deep}"]["first step below 10"] = logs[f"plain-{deep}"].first_step_below(10, default=profile.steps)
@@ -75,17 +83,18 @@ def at_initialisation(data, profile, seed) -> dict:
 
 def residual_block(data, profile, seed) -> dict:
     """Notebook 02: branches from zero vs the default initialisation; post- vs pre-activation."""
+    nets = {label: build_net(20, "A", data, profile, seed, zero_init_residual=zero)
+            for label, zero in (("F = 0 at start", True), ("default init", False))}
+    before = {label: residual_ratio(net, data.test_images).values for label, net in nets.items()}
+    trained_side_by_side(nets, data, profile, seed)
     ratios = {}
-    for label, zero in (("F = 0 at start", True), ("default init", False)):
-        net = build_net(20, "A", data, profile, seed, zero_init_residual=zero)
-        before = residual_ratio(net, data.test_images).values
-        trained(net, data, profile, label, seed)
+    for label, net in nets.items():
         after = residual_ratio(net, data.test_images).values
-        ratios[label] = {"mean ratio before": statistics.mean(before), "mean ratio after": statistics.mean(after),
+        ratios[label] = {"mean ratio before": statistics.mean(before[label]), "mean ratio after": statistics.mean(after),
                          "largest ratio after": max(after)}
     deep = profile.deep_depth
-    preact = {name: history_measures(trained(build_net(deep, "A", data, profile, seed, preact=p), data, profile, name, seed))
-              for p, name in ((False, f"post-act-{deep}"), (True, f"pre-act-{deep}"))}
+    pair = {name: build_net(deep, "A", data, profile, seed, preact=p) for p, name in ((False, f"post-act-{deep}"), (True, f"pre-act-{deep}"))}
+    preact = {name: history_measures(h) for name, h in trained_side_by_side(pair, data, profile, seed).items()}
     return {"branch size": ratios, "pre-activation": preact}
 
 
@@ -113,16 +122,16 @@ def why_easier(data, profile, seed) -> dict:
     s, d = profile.shallow_depth, profile.deep_depth
     train_loss = lambda net: evaluate(net, data.train_images, data.train_labels)[0]  # noqa: E731
     shallow = {kind: build_net(s, shortcut, data, profile, seed) for kind, shortcut in (("plain", None), ("res", "A"))}
-    for kind, net in shallow.items():
-        trained(net, data, profile, f"{kind}-{s}", seed)
-    construction = {}
-    for kind, lr in (("plain", 0.1), ("res", 0.1), ("plain", 0.01)):
-        label = f"{kind}-{d} built" + ("" if lr == 0.1 else f", lr {lr}")
-        built = deepen_with_identity_blocks(shallow[kind], d, images=data.train_images[:1000])
-        start = train_loss(built)
-        trained(built, data, profile, label, seed, steps=profile.steps // 2, lr=lr)
-        construction[label] = {"shallow net's loss": train_loss(shallow[kind]), "loss at the start": start,
-                               "loss after training": train_loss(built)}
+    trained_side_by_side({f"{kind}-{s}": net for kind, net in shallow.items()}, data, profile, seed)
+    built = {f"{kind}-{d} built": deepen_with_identity_blocks(shallow[kind], d, images=data.train_images[:1000])
+             for kind in shallow}  # trained side by side, as in the notebook; then plain again at lr 0.01, alone
+    built[f"plain-{d} built, lr 0.01"] = deepen_with_identity_blocks(shallow["plain"], d, images=data.train_images[:1000])
+    start = {label: train_loss(net) for label, net in built.items()}
+    pair = {label: built[label] for label in list(built)[:2]}
+    trained_side_by_side(pair, data, profile, seed, steps=profile.steps // 2)
+    trained(built[f"plain-{d} built, lr 0.01"], data, profile, f"plain-{d} built, lr 0.01", seed, steps=profile.steps // 2, lr=0.01)
+    construction = {label: {"shallow net's loss": train_loss(shallow[label.split("-")[0]]), "loss at the start": start[label],
+                            "loss after training": train_loss(net)} for label, net in built.items()}
     images = data.train_images[:1000]
     identity = {f"{'residual' if residual else 'plain'} stack": {f"k={k}": copy_error(k, residual, images, seed) for k in (2, 4, 8, 16)}
                 for residual in (False, True)}
@@ -136,11 +145,13 @@ def why_easier(data, profile, seed) -> dict:
 def landscape(data, profile, seed) -> dict:
     """Notebook 06: the loss landscape around trained plain-s, plain-d and res-d."""
     s, d = profile.shallow_depth, profile.deep_depth
+    nets = {net_label(depth, shortcut): build_net(depth, shortcut, data, profile, seed)
+            for depth, shortcut in ((s, None), (d, None), (d, "A"))}
+    shallow_pair = {f"plain-{s}": nets[f"plain-{s}"], f"res-{s}": build_net(s, "A", data, profile, seed)}
+    trained_side_by_side(shallow_pair, data, profile, seed)  # the notebook's plain-s is one of its shallow pair
+    trained_side_by_side({label: nets[label] for label in (f"plain-{d}", f"res-{d}")}, data, profile, seed)
     measures = {}
-    for depth, shortcut in ((s, None), (d, None), (d, "A")):
-        label = net_label(depth, shortcut)
-        net = build_net(depth, shortcut, data, profile, seed)
-        trained(net, data, profile, label, seed)
+    for label, net in nets.items():
         _, losses = loss_grid(net, data.test_images[:128], data.test_labels[:128], random_direction(net, seed=1),
                               random_direction(net, seed=2), span=1.0, points=21)
         measures[label] = {"non-convex share of the grid": nonconvex_fraction(losses),
