@@ -47,11 +47,8 @@ def degradation(data, profile, seed) -> dict:
     batch = data.train_images[:128], data.train_labels[:128]
     logs = {label: GradientRatioLog(nets[label], *batch, every=max(1, profile.steps // 30))
             for label in (f"plain-{deep}", f"res-{deep}")}
-    histories = {}
-    for depth in (shallow, deep):  # pairs side by side, as notebook 03 trains them (01 trains them one at a time)
-        pair = {label: nets[label] for label in (f"plain-{depth}", f"res-{depth}")}
-        histories.update(trained_side_by_side(pair, data, profile, seed,
-                                              callbacks={label: [logs[label]] for label in pair if label in logs}))
+    # side by side, as notebook 03 trains them (01 trains them one after the other, on all threads)
+    histories = trained_side_by_side(nets, data, profile, seed, callbacks={label: [log] for label, log in logs.items()})
     during = {label: {"ratio at step 1": log.ratios[1], "ratio at the end": list(log.ratios.values())[-1]}
               for label, log in logs.items()}
     during[f"plain-{deep}"]["first step below 10"] = logs[f"plain-{deep}"].first_step_below(10, default=profile.steps)

@@ -109,59 +109,68 @@ def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Prof
     return histories
 
 
-def side_by_side_threads(nets: Mapping[str, torch.nn.Module], device: str | torch.device | None = None) -> int:
-    """Threads for each net when `nets` train at the same time; 0 when they should train one after the other.
+def side_by_side_lanes(nets: Mapping[str, torch.nn.Module], device: str | torch.device | None = None,
+                       compile: bool = False) -> int:
+    """How many nets of `nets` should train at the same time: one lane per thread, at most one per net; 1 means one
+    after the other. Each lane gets an equal, fixed share of the threads (`torch.get_num_threads() // lanes`).
 
     Side by side pays on a CPU: small nets use a second thread poorly (res-56 at width 8: 1.36x from two
     threads), while two nets on one thread each finish 1.25x sooner than one after the other on two
-    (`benchmarks/concurrent_pairs.py`). Each net keeps a fixed number of threads, so its run is exactly
-    reproducible. Not on a GPU, not with one thread per net or less (the `smoke` profile runs on one),
-    and not with dropout (it draws from the generator all threads share).
+    (`benchmarks/concurrent_pairs.py`). A net's thread count stays fixed, so its run is exactly reproducible.
+    Not on a GPU, not on one thread (the `smoke` profile's setting), not with dropout (it draws from the
+    generator all threads share) and not with torch.compile (not thread-safe: pytorch/pytorch#105943).
     """
-    threads = torch.get_num_threads() // max(1, len(nets))
     dropout = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for net in nets.values() for m in net.modules())
-    if pick_device(device).type != "cpu" or len(nets) < 2 or threads < 1 or dropout:
-        return 0
-    return threads
+    if pick_device(device).type != "cpu" or dropout or compile:
+        return 1
+    return max(1, min(len(nets), torch.get_num_threads()))
 
 
 def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profile: Profile, plot=None,
                        callbacks: Mapping[str, Sequence[Callable]] | None = None, **fit_kwargs) -> dict[str, History]:
-    """Train every net in `nets` (label -> model) with the profile's budget; {label: History}.
+    """Train every net in `nets` (label -> model) with the profile's budget; {label: History}, in the order given.
 
-    At the same time where `side_by_side_threads` says it pays, else one after the other. `plot` (a
-    LivePlot) gets a curve per net, drawn from this thread; `callbacks` adds a net's own fit callbacks
-    (they run in its training thread). Interrupting the cell (Jupyter's stop button) stops every net
-    after its current step and returns what they trained, as `fit` does.
+    Where `side_by_side_lanes` says so, nets train at the same time: net i in lane i % lanes, each lane
+    training its nets one after the other (four nets in two lanes: the 1st and 3rd in one, the 2nd and 4th
+    in the other; so give nets of one size next to each other). `plot` (a LivePlot) gets a curve per net,
+    drawn from this thread; `callbacks` adds a net's own fit callbacks (run in its training thread).
+    Interrupting the cell (Jupyter's stop button) stops every net after its current step; nets that had
+    not started are left out of the result.
     """
     callbacks = callbacks or {}
     unknown = set(callbacks) - set(nets)
     if unknown:
         raise ValueError(f"callbacks for {sorted(unknown)} are not valid: give them only for nets in {list(nets)}")
     drawn = {label: plot.callback(label) for label in nets} if plot is not None else {}
-    threads = side_by_side_threads(nets, fit_kwargs.get("device"))
-    if not threads:
+    lanes = side_by_side_lanes(nets, fit_kwargs.get("device"), fit_kwargs.get("compile", profile.compile))
+    if lanes == 1:
         histories = {}
         for label, net in nets.items():
             own = [drawn[label]] if drawn else []
             histories[label] = train_model(net, data, profile, label, own + list(callbacks.get(label, ())), **fit_kwargs)
         return histories
+    threads = torch.get_num_threads() // lanes
     latest = {label: History(label=label) for label in nets}
     histories, errors, stop = {}, [], threading.Event()
 
-    def train(label: str, net: torch.nn.Module) -> None:
+    def lane(labels: list[str]) -> None:
         torch.set_num_threads(threads)  # this thread's own setting
 
         def keep(history: History) -> None:
-            latest[label] = history
+            latest[history.label] = history
 
-        try:
-            histories[label] = train_model(net, data, profile, label, [keep, lambda _: stop.is_set(),
-                                                                       *callbacks.get(label, ())], **fit_kwargs)
-        except BaseException as error:  # raised again in the caller's thread
-            errors.append(error)
+        for label in labels:
+            if stop.is_set():
+                return
+            try:
+                histories[label] = train_model(nets[label], data, profile, label, [keep, lambda _: stop.is_set(),
+                                                                                   *callbacks.get(label, ())], **fit_kwargs)
+            except BaseException as error:  # raised again in the caller's thread
+                errors.append(error)
+                stop.set()
+                return
 
-    workers = [threading.Thread(target=train, args=item, daemon=True) for item in nets.items()]
+    workers = [threading.Thread(target=lane, args=(list(nets)[i::lanes],), daemon=True) for i in range(lanes)]
     try:
         for worker in workers:
             worker.start()
@@ -179,8 +188,9 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profi
     if errors:
         raise errors[0]
     for label, update in drawn.items():
-        update(histories[label])  # the end: the final frame
-    return {label: histories[label] for label in nets}  # in the order given, whichever finished first
+        if label in histories:
+            update(histories[label])  # the end: the final frame
+    return {label: histories[label] for label in nets if label in histories}
 
 
 def results_table(histories: dict[str, History]) -> str:

@@ -6,7 +6,7 @@ import torch
 
 from resnet_lab import course
 from resnet_lab.data import make_synthetic
-from resnet_lab.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_threads,
+from resnet_lab.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_lanes,
                                     train_model, train_net, train_side_by_side)
 from resnet_lab.models import CifarResNet
 from resnet_lab.profiles import get_profile
@@ -131,14 +131,34 @@ def test_side_by_side_trains_at_the_same_time_and_exactly_as_one_after_the_other
 def test_side_by_side_only_where_it_pays(two_threads):
     data = make_synthetic(n_train=64, num_classes=4)
     profile = tiny_profile()
-    assert side_by_side_threads(pair(data, profile)) == 1
-    assert side_by_side_threads({"one": build_net(8, "A", data, profile)}) == 0
-    assert side_by_side_threads({"a": build_wrn(10, 1, data, profile, dropout=0.3),
-                                 "b": build_wrn(10, 1, data, profile, dropout=0.3)}) == 0  # a shared generator
+    assert side_by_side_lanes(pair(data, profile)) == 2
+    assert side_by_side_lanes({"one": build_net(8, "A", data, profile)}) == 1
+    assert side_by_side_lanes({"a": build_wrn(10, 1, data, profile, dropout=0.3),
+                               "b": build_wrn(10, 1, data, profile, dropout=0.3)}) == 1  # a shared generator
+    assert side_by_side_lanes(pair(data, profile), compile=True) == 1  # torch.compile is not thread-safe
     torch.set_num_threads(1)  # the smoke profile's setting
-    assert side_by_side_threads(pair(data, profile)) == 0
+    assert side_by_side_lanes(pair(data, profile)) == 1
     histories = train_side_by_side(pair(data, profile), data, profile)
     assert [len(h.steps) for h in histories.values()] == [4, 4]
+
+
+def test_more_nets_than_threads_share_the_lanes_and_train_as_alone(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    profile = tiny_profile(steps=5)
+
+    def four():
+        return {f"{kind}-{depth}": build_net(depth, shortcut, data, profile)
+                for depth in (8, 14) for kind, shortcut in (("plain", None), ("res", "A"))}
+
+    assert side_by_side_lanes(four()) == 2
+    threads = {}
+    record = {label: [lambda h: threads.setdefault(h.label, threading.current_thread().name) and None] for label in four()}
+    together = train_side_by_side(four(), data, profile, callbacks=record)
+    assert list(together) == ["plain-8", "res-8", "plain-14", "res-14"]
+    assert threads["plain-8"] == threads["plain-14"] != threads["res-8"] == threads["res-14"]  # lane 0, lane 1
+    torch.set_num_threads(1)
+    alone = {label: train_model(net, data, profile, label) for label, net in four().items()}
+    assert all(together[label].loss == alone[label].loss and len(alone[label].loss) == 5 for label in alone)
 
 
 def test_stopping_the_cell_stops_every_net_side_by_side(two_threads):
