@@ -104,13 +104,11 @@ def bottleneck_and_width(data, profile, seed) -> dict:
     for name, net in (("ResNet-56", build_net(56, "A", data, profile, seed)), ("WRN-16-2", build_wrn(16, 2, data, profile, seed))):
         h = trained(net, data, profile, name, seed, steps=100_000, callbacks=[time_budget(profile.time_budget)])
         same_time[name] = {**history_measures(h), "steps": len(h.steps)}
-    overfitting = {}
-    for fraction in (1.0, 0.25, 0.1, 0.05):
-        small = subset(data, fraction)
-        label = f"{len(small.train_labels)} images"
-        h = trained(build_net(20, "A", data, profile, seed), small, profile, label, seed,
-                    batch_size=min(profile.batch_size, len(small.train_labels)))
-        overfitting[label] = history_measures(h)
+    sets = {f"{len(s.train_labels)} images": s for s in (subset(data, f) for f in (1.0, 0.25, 0.1, 0.05))}
+    nets = {label: build_net(20, "A", data, profile, seed) for label in sets}
+    shrinking = trained_side_by_side(nets, sets, profile, seed, options={
+        label: {"batch_size": min(profile.batch_size, len(s.train_labels))} for label, s in sets.items()})
+    overfitting = {label: history_measures(h) for label, h in shrinking.items()}
     return {"basic vs bottleneck": blocks, "same time": same_time, "overfitting": overfitting}
 
 

@@ -126,9 +126,13 @@ def side_by_side_lanes(nets: Mapping[str, torch.nn.Module], device: str | torch.
     return max(1, min(len(nets), torch.get_num_threads()))
 
 
-def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profile: Profile, plot=None,
-                       callbacks: Mapping[str, Sequence[Callable]] | None = None, **fit_kwargs) -> dict[str, History]:
+def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapping[str, Dataset], profile: Profile,
+                       plot=None, callbacks: Mapping[str, Sequence[Callable]] | None = None,
+                       options: Mapping[str, dict] | None = None, **fit_kwargs) -> dict[str, History]:
     """Train every net in `nets` (label -> model) with the profile's budget; {label: History}, in the order given.
+
+    data: one Dataset for every net, or {label: Dataset}. options: {label: fit keyword arguments} for one net
+    only (its batch size, say); `fit_kwargs` apply to all.
 
     Where `side_by_side_lanes` says so, nets train at the same time: net i in lane i % lanes, each lane
     training its nets one after the other (four nets in two lanes: the 1st and 3rd in one, the 2nd and 4th
@@ -137,18 +141,20 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profi
     Interrupting the cell (Jupyter's stop button) stops every net after its current step; nets that had
     not started are left out of the result.
     """
-    callbacks = callbacks or {}
-    unknown = set(callbacks) - set(nets)
-    if unknown:
-        raise ValueError(f"callbacks for {sorted(unknown)} are not valid: give them only for nets in {list(nets)}")
+    callbacks, options = callbacks or {}, options or {}
+    datasets = data if isinstance(data, Mapping) else {label: data for label in nets}
+    for name, given in (("callbacks", callbacks), ("options", options), ("data", datasets)):
+        if set(given) - set(nets) or (name == "data" and set(nets) - set(given)):
+            raise ValueError(f"{name} for {sorted(given)} are not valid: give them for the nets {list(nets)}")
+
+    def run(label: str, extra_callbacks: list) -> History:
+        return train_model(nets[label], datasets[label], profile, label, extra_callbacks + list(callbacks.get(label, ())),
+                           **{**fit_kwargs, **options.get(label, {})})
+
     drawn = {label: plot.callback(label) for label in nets} if plot is not None else {}
     lanes = side_by_side_lanes(nets, fit_kwargs.get("device"), fit_kwargs.get("compile", profile.compile))
     if lanes == 1:
-        histories = {}
-        for label, net in nets.items():
-            own = [drawn[label]] if drawn else []
-            histories[label] = train_model(net, data, profile, label, own + list(callbacks.get(label, ())), **fit_kwargs)
-        return histories
+        return {label: run(label, [drawn[label]] if drawn else []) for label in nets}
     threads = torch.get_num_threads() // lanes
     latest = {label: History(label=label) for label in nets}
     histories, errors, stop = {}, [], threading.Event()
@@ -163,8 +169,7 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset, profi
             if stop.is_set():
                 return
             try:
-                histories[label] = train_model(nets[label], data, profile, label, [keep, lambda _: stop.is_set(),
-                                                                                   *callbacks.get(label, ())], **fit_kwargs)
+                histories[label] = run(label, [keep, lambda _: stop.is_set()])
             except BaseException as error:  # raised again in the caller's thread
                 errors.append(error)
                 stop.set()

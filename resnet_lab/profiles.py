@@ -1,7 +1,7 @@
 """How much compute a notebook may spend, per environment.
 
     smoke  tests and `pytest --nbval`: seconds per notebook, digits at 16x16.
-    cpu    the default without a GPU: about 2 minutes per notebook on 2 cores, digits at 16x16.
+    cpu    the default without a GPU: about a minute per notebook on 2 cores, digits at 16x16.
     gpu    the default with CUDA: CIFAR-10 at a scale that approaches the papers.
 
 `get_profile()` picks one from the environment variable RESNET_LAB_PROFILE if it is set,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from resnet_lab import course
-from resnet_lab.data import make_synthetic
+from resnet_lab.data import make_synthetic, subset
 from resnet_lab.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_lanes,
                                     train_model, train_net, train_side_by_side)
 from resnet_lab.models import CifarResNet
@@ -185,3 +185,18 @@ def test_side_by_side_raises_a_net_s_error_and_checks_its_callbacks(two_threads)
         train_side_by_side(nets, data, profile)
     with pytest.raises(ValueError, match=r"callbacks for \['res-20'\]"):
         train_side_by_side(pair(data, profile), data, profile, callbacks={"res-20": []})
+
+
+def test_side_by_side_takes_a_dataset_and_options_per_net(two_threads):
+    data = make_synthetic(n_train=64, num_classes=4)
+    small = subset(data, 0.25)  # 16 images: a batch of 16
+    profile = tiny_profile(steps=3)
+    sets, options = {"plain-8": data, "res-8": small}, {"res-8": {"batch_size": 16}}
+    together = train_side_by_side(pair(data, profile), sets, profile, options=options)
+    torch.set_num_threads(1)
+    alone = {label: train_model(net, sets[label], profile, label, **options.get(label, {}))
+             for label, net in pair(data, profile).items()}
+    assert all(together[label].loss == alone[label].loss for label in alone)
+    assert together["res-8"].images == 3 * 16 and together["plain-8"].images == 3 * 32
+    with pytest.raises(ValueError, match=r"data for \['plain-8'\]"):
+        train_side_by_side(pair(data, profile), {"plain-8": data}, profile)
