@@ -1,5 +1,6 @@
 import dataclasses
 import threading
+import time
 
 import pytest
 import torch
@@ -200,3 +201,42 @@ def test_side_by_side_takes_a_dataset_and_options_per_net(two_threads):
     assert together["res-8"].images == 3 * 16 and together["plain-8"].images == 3 * 32
     with pytest.raises(ValueError, match=r"data for \['plain-8'\]"):
         train_side_by_side(pair(data, profile), {"plain-8": data}, profile)
+
+
+STOPPED_IN_A_KERNEL = """
+import dataclasses, torch
+from resnet_lab.data import make_synthetic
+from resnet_lab.experiments import build_net, train_side_by_side
+from resnet_lab.profiles import get_profile
+torch.set_num_threads(2)
+data = make_synthetic(n_train=64, num_classes=4)
+profile = dataclasses.replace(get_profile("smoke"), steps=10**6, batch_size=32, width=2)
+nets = {label: build_net(8, shortcut, data, profile) for label, shortcut in (("plain-8", None), ("res-8", "A"))}
+print("training", flush=True)
+histories = train_side_by_side(nets, data, profile)
+print("after:", [h.stop_reason for h in histories.values()], all(len(h.steps) > 0 for h in histories.values()))
+"""
+
+
+def test_jupyters_stop_button_stops_nets_side_by_side_and_the_cell_goes_on():
+    """A real kernel interrupted while two nets train in their threads: both stop, the cell prints what they did."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        client.execute(STOPPED_IN_A_KERNEL)
+        printed = ""
+        while "training" not in printed:
+            message = client.get_iopub_msg(timeout=120)
+            printed += message["content"].get("text", "")
+            assert message["msg_type"] != "error", message["content"]
+        time.sleep(1.0)  # let both nets take some steps (not asserted on: any number of steps > 0 passes)
+        manager.interrupt_kernel()
+        while "after:" not in printed:
+            message = client.get_iopub_msg(timeout=120)
+            assert message["msg_type"] != "error", message["content"]
+            printed += message["content"].get("text", "")
+        assert "after: ['interrupted', 'interrupted'] True" in printed
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
