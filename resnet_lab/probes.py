@@ -25,7 +25,7 @@ from torch import nn
 from torchviz import make_dot
 
 from .models import CifarResNet
-from .train import evaluate
+from .train import evaluate, uses_channels_last
 
 TORCHVIZ_NODE_ID = re.compile(r"\b\d{6,}\b")  # torchviz names graph nodes by Python id(): long numbers
 
@@ -69,11 +69,8 @@ def _on_model_device(model: nn.Module, *tensors: torch.Tensor):
     """The tensors on the device of the model's parameters (a model trained on a GPU stays there), images in
     the model's memory format (a model `fit` trained in channels_last stays in it)."""
     weight = next(model.parameters())
-    channels_last = any(m.weight.dim() == 4 and not m.weight.is_contiguous()
-                        and m.weight.is_contiguous(memory_format=torch.channels_last)
-                        for m in model.modules() if isinstance(m, nn.Conv2d))
     moved = [t.to(weight.device) for t in tensors]
-    if channels_last:
+    if uses_channels_last(model):
         moved = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in moved]
     return moved
 

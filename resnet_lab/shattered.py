@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .train import in_mode
+from .train import in_mode, uses_channels_last
 
 
 def line_between(a: torch.Tensor, b: torch.Tensor, points: int = 256) -> torch.Tensor:
@@ -44,7 +44,10 @@ def calibrate_batch_norm(model: nn.Module, images: torch.Tensor) -> None:
 
 def input_gradients(model: nn.Module, inputs: torch.Tensor, output_index: int = 0) -> torch.Tensor:
     """(N, D): the gradient of output `output_index` with respect to each input, flattened; eval mode."""
-    x = inputs.detach().clone().to(next(model.parameters()).device).requires_grad_(True)
+    x = inputs.detach().clone().to(next(model.parameters()).device)
+    if uses_channels_last(model):  # the model's own memory format (a net `fit` trained on a GPU)
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
     with in_mode(model, training=False):
         (grad,) = torch.autograd.grad(model(x)[:, output_index].sum(), x)
     return grad.flatten(1).cpu()

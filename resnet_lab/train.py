@@ -157,14 +157,24 @@ def in_mode(model: nn.Module, training: bool):
         model.train(was_training)
 
 
+def uses_channels_last(model: nn.Module) -> bool:
+    """Whether `model`'s convolutions are in the channels_last memory format (`fit` leaves a model it trained so)."""
+    return any(m.weight.dim() == 4 and not m.weight.is_contiguous()
+               and m.weight.is_contiguous(memory_format=torch.channels_last)
+               for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
-             amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> tuple[float, float]:
+             amp_dtype: torch.dtype | None = None, channels_last: bool | None = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of `model` in eval mode over all of `images`.
 
     Labels of shape (N,) score images; labels of shape (N, H, W) score every pixel (segmentation).
+    channels_last: None = in the model's own memory format (`uses_channels_last`).
     """
     device = next(model.parameters()).device
+    if channels_last is None:
+        channels_last = uses_channels_last(model)
     total_loss, correct = 0.0, 0
     with in_mode(model, training=False):
         for i in range(0, len(labels), batch_size):

@@ -285,3 +285,20 @@ def test_training_time_leaves_out_evaluation_and_callbacks(data, monkeypatch):
                   callbacks=[slow_callback])
     assert history.elapsed == [1.0, 2.0, 3.0, 4.0] and history.seconds == 4.0
     assert history.images_per_second == 4 * 32 / 4.0
+
+
+def test_evaluation_follows_the_model_s_memory_format():
+    """A net `fit` trained in channels_last is evaluated in it too (no conversion before every layer)."""
+    from resnet_lab.train import uses_channels_last
+
+    data = make_synthetic(n_train=64, n_test=32, channels=3)  # one channel would be both formats at once
+    seen = []
+    torch.manual_seed(0)
+    model = resnet(8, width=4, in_channels=3, num_classes=4)
+    model.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    evaluate(model, data.test_images, data.test_labels)
+    assert not uses_channels_last(model) and seen == [False]
+    fit(model, data, steps=2, batch_size=32, progress=False, eval_at_end=False, channels_last=True)
+    seen.clear()
+    evaluate(model, data.test_images, data.test_labels)
+    assert uses_channels_last(model) and seen == [True]
