@@ -155,17 +155,22 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
     lanes = side_by_side_lanes(nets, fit_kwargs.get("device"), fit_kwargs.get("compile", profile.compile))
     if lanes == 1:
         return {label: run(label, [drawn[label]] if drawn else []) for label in nets}
+    return _in_lanes(run, list(nets), lanes, drawn)
+
+
+def _in_lanes(run: Callable[[str, list], History], labels: list[str], lanes: int,
+              drawn: Mapping[str, Callable]) -> dict[str, History]:
+    """`run(label, callbacks)` for every label, label i in thread i % lanes; frames drawn here, on the caller's thread."""
     threads = torch.get_num_threads() // lanes
-    latest = {label: History(label=label) for label in nets}
+    latest = {label: History(label=label) for label in labels}
     histories, errors, stop = {}, [], threading.Event()
 
-    def lane(labels: list[str]) -> None:
+    def keep(history: History) -> None:
+        latest[history.label] = history
+
+    def lane(mine: list[str]) -> None:
         torch.set_num_threads(threads)  # this thread's own setting
-
-        def keep(history: History) -> None:
-            latest[history.label] = history
-
-        for label in labels:
+        for label in mine:
             if stop.is_set():
                 return
             try:
@@ -175,7 +180,7 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
                 stop.set()
                 return
 
-    workers = [threading.Thread(target=lane, args=(list(nets)[i::lanes],), daemon=True) for i in range(lanes)]
+    workers = [threading.Thread(target=lane, args=(labels[i::lanes],), daemon=True) for i in range(lanes)]
     try:
         for worker in workers:
             worker.start()
@@ -184,7 +189,7 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
             for label, update in drawn.items():
                 if latest[label].steps and not latest[label].stop_reason:
                     update(latest[label])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Jupyter's stop button: every net stops after its current step
         stop.set()
         for worker in workers:
             worker.join()
@@ -195,7 +200,7 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
     for label, update in drawn.items():
         if label in histories:
             update(histories[label])  # the end: the final frame
-    return {label: histories[label] for label in nets if label in histories}
+    return {label: histories[label] for label in labels if label in histories}
 
 
 def results_table(histories: dict[str, History]) -> str:
