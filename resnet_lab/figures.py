@@ -6,7 +6,7 @@ Two kinds of picture:
                      (made by kaleido when `make notebooks` regenerates the notebooks), because
                      GitHub and nbviewer cannot draw plotly's JSON.
     line_chart_png   live frames while a model trains, drawn with matplotlib as a PNG: every
-                     frontend shows a PNG, none needs JavaScript, and one frame takes about 30 ms here.
+                     frontend shows a PNG, none needs JavaScript, and one frame takes about 35 ms here.
 
 `static_images_wanted()` is on while the notebooks are regenerated (RESNET_LAB_STATIC_FIGURES=1).
 """
