@@ -4,7 +4,7 @@
 
 The notebooks train nets in pairs (plain and residual). On a 2-core laptop a width-8 net at 16x16 does not use two
 threads well (issue 15), so two nets side by side might finish sooner than one after the other. The last line is
-`resnet_lab.experiments.train_side_by_side`, what the notebooks call (the rule `side_by_side_lanes` rests on this).
+`resnet_lab.course.experiments.train_side_by_side`, what the notebooks call (the rule `side_by_side_lanes` rests on this).
 """
 import dataclasses
 import multiprocessing as mp
@@ -15,9 +15,9 @@ import time
 import torch
 
 from resnet_lab.data import load_dataset
-from resnet_lab.experiments import train_side_by_side
+from resnet_lab.course.experiments import train_side_by_side
 from resnet_lab.models import plain_net, resnet
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.profiles import get_profile
 from resnet_lab.train import fit
 
 REPEATS = int(os.environ.get("REPEATS", 2))

@@ -12,8 +12,8 @@ import time
 import torch
 
 from resnet_lab.data import load_dataset
-from resnet_lab.experiments import train_net
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.experiments import train_net
+from resnet_lab.course.profiles import get_profile
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ and evaluation. Nothing here has been timed on a T4: a person checks it on Colab
 """
 from resnet_lab.complexity import count_macs
 from resnet_lab.models import CifarResNet
-from resnet_lab.profiles import PROFILES
+from resnet_lab.course.profiles import PROFILES
 
 T4_FLOPS = 4e12
 PER_NET_OVERHEAD_S = 45.0

@@ -13,8 +13,8 @@ import time
 import torch
 
 from resnet_lab.data import load_digits
-from resnet_lab.experiments import train_net
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.experiments import train_net
+from resnet_lab.course.profiles import get_profile
 
 VERSIONS = {"8x8": (8, "native"), "16 upsampled": (16, "upsample"), "16 padded": (16, "pad")}
 

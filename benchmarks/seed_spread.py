@@ -6,7 +6,7 @@
 
 Runs the notebooks' experiments (same nets, budgets and probes, seed 0 being the notebooks' own run),
 saves the measurements in resnet_lab/recorded_seeds.json under the profile's name (what
-`resnet_lab.spread.seed_spread` prints beside a learner's run), and prints each asserted effect as
+`resnet_lab.course.records.seed_spread` prints beside a learner's run), and prints each asserted effect as
 mean ± std over the seeds and as mean / std: the README's table.
 """
 import argparse
@@ -18,17 +18,18 @@ import time
 import torch
 
 from resnet_lab.data import few_labels, load_dataset, make_digit_canvases, select_classes, subset
-from resnet_lab.experiments import build_net, build_wrn, net_label, time_budget, train_model, train_side_by_side
+from resnet_lab.course.experiments import build_net, build_wrn, net_label, time_budget, train_model, train_side_by_side
 from resnet_lab.identity import copy_error
 from resnet_lab.landscape import loss_grid, nonconvex_fraction, random_direction, slice_minima
-from resnet_lab.models import StreamMLP, deepen_with_identity_blocks
+from resnet_lab.construction import deepen_with_identity_blocks
+from resnet_lab.models import StreamMLP
 from resnet_lab.shattered import gradient_correlation
 from resnet_lab.train import evaluate
 from resnet_lab.transfer import LinearProbe, SegmentationNet, predict_masks, segmentation_scores, with_new_head
 from resnet_lab.probes import (GradientRatioLog, gradient_norms, lesion_accuracy, residual_ratio,
                                similarity_kept)
-from resnet_lab.profiles import get_profile
-from resnet_lab.spread import RECORDED, history_measures
+from resnet_lab.course.profiles import get_profile
+from resnet_lab.course.records import RECORDED, history_measures
 
 
 def trained(net, data, profile, label, seed, **kwargs):

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from resnet_lab import solutions
-from resnet_lab.check import check_basic_block, check_count_layers, check_dz_dx
+from resnet_lab.course import solutions
+from resnet_lab.course.check import check_basic_block, check_count_layers, check_dz_dx
 
 
 def test_count_layers_checker_passes_the_solution_and_explains_mistakes(capsys):
@@ -63,7 +63,7 @@ def test_dz_dx_checker_compares_with_autograd(capsys):
 
 
 def test_bottleneck_and_wrn_checkers_pass_the_solutions_and_catch_mistakes(capsys):
-    from resnet_lab.check import check_bottleneck, check_wrn_params
+    from resnet_lab.course.check import check_bottleneck, check_wrn_params
 
     assert check_bottleneck(solutions.BottleneckAnswer) and check_wrn_params(solutions.wrn_params)
 
@@ -103,14 +103,14 @@ def test_both_block_checkers_name_the_layers_a_learner_misnamed(capsys):
     assert not check_basic_block(RenamedBasic)
     out = capsys.readouterr().out
     assert "the layer names differ from conv1, bn1, conv2, bn2" in out and "norm1" in out and "Traceback" not in out
-    from resnet_lab.check import check_bottleneck
+    from resnet_lab.course.check import check_bottleneck
 
     assert not check_bottleneck(RenamedBottleneck)
     assert "the layer names differ from conv1, bn1, conv2, bn2, conv3, bn3, shortcut" in capsys.readouterr().out
 
 
 def test_make_stage_checker_passes_the_answer_and_catches_a_misplaced_stride(capsys):
-    from resnet_lab.check import check_make_stage
+    from resnet_lab.course.check import check_make_stage
     from resnet_lab.imagenet import make_stage
 
     assert check_make_stage(make_stage)
@@ -131,7 +131,7 @@ def test_make_stage_checker_passes_the_answer_and_catches_a_misplaced_stride(cap
 
 
 def test_normalise_filters_checker_accepts_the_definition_and_names_each_mistake(capsys):
-    from resnet_lab.check import check_normalise_filters
+    from resnet_lab.course.check import check_normalise_filters
     from resnet_lab.landscape import normalise_filters
 
     assert check_normalise_filters(normalise_filters)

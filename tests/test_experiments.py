@@ -7,11 +7,11 @@ import torch
 
 from resnet_lab import course
 from resnet_lab.data import make_synthetic, subset
-from resnet_lab.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_lanes,
+from resnet_lab.course.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_lanes,
                                     train_model, train_net, train_side_by_side)
 from resnet_lab.models import CifarResNet
-from resnet_lab.profiles import get_profile
-from resnet_lab.widgets import LivePlot
+from resnet_lab.course.profiles import get_profile
+from resnet_lab.course.widgets import LivePlot
 
 
 def test_labels_read_like_the_paper():
@@ -53,7 +53,7 @@ def test_a_changed_setting_never_resumes_a_stale_checkpoint(tmp_path, capsys):
     for changed in (dict(lr=0.05), dict(zero_init_residual=True), dict(seed=1), dict(batch_size=16)):
         fit_args = {k: v for k, v in changed.items() if k not in ("zero_init_residual", "seed")}
         if "zero_init_residual" in changed:
-            from resnet_lab.experiments import build_net, train_model
+            from resnet_lab.course.experiments import build_net, train_model
             train_model(build_net(8, "A", data, profile, zero_init_residual=True), data, profile, "res-8")
         else:
             train_net(8, "A", data, profile, seed=changed.get("seed", 0), **fit_args)
@@ -70,7 +70,7 @@ def test_start_prints_device_profile_and_dataset(capsys, monkeypatch):
 
 
 def test_time_budget_stops_a_run_on_the_clock():
-    from resnet_lab.experiments import time_budget
+    from resnet_lab.course.experiments import time_budget
 
     data = make_synthetic(n_train=64, num_classes=4)
     history = train_net(8, "A", data, tiny_profile(), steps=100_000, callbacks=[time_budget(0.5)])
@@ -89,7 +89,7 @@ def test_a_claim_raises_on_cpu_and_reports_on_gpu(capsys):
 
 
 def test_build_wrn_sizes_a_wide_resnet_for_the_data_and_profile():
-    from resnet_lab.experiments import build_wrn
+    from resnet_lab.course.experiments import build_wrn
     from resnet_lab.models import wide_resnet
 
     data = make_synthetic(n_train=64, num_classes=4)
@@ -206,8 +206,8 @@ def test_side_by_side_takes_a_dataset_and_options_per_net(two_threads):
 STOPPED_IN_A_KERNEL = """
 import dataclasses, torch
 from resnet_lab.data import make_synthetic
-from resnet_lab.experiments import build_net, train_side_by_side
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.experiments import build_net, train_side_by_side
+from resnet_lab.course.profiles import get_profile
 torch.set_num_threads(2)
 data = make_synthetic(n_train=64, num_classes=4)
 profile = dataclasses.replace(get_profile("smoke"), steps=10**6, batch_size=32, width=2)

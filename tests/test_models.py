@@ -28,7 +28,7 @@ def test_wide_resnet_parameter_count_matches_wrn_paper(depth, k):
 
 def test_wrn_16_4_parameter_count_matches_the_layer_by_layer_formula():
     # The paper prints no count for WRN-16-4; the exercise's answer adds up its layers by hand (2,748,890).
-    from resnet_lab.solutions import wrn_params
+    from resnet_lab.course.solutions import wrn_params
 
     assert count_parameters(wide_resnet(16, 4)) == wrn_params(16, 4) == 2_748_890
 
@@ -165,7 +165,7 @@ def test_wide_resnet_has_dropout_between_convs_and_reports_its_depth():
 
 
 def test_the_construction_argument_built_computes_exactly_the_shallow_net():
-    from resnet_lab.models import deepen_with_identity_blocks
+    from resnet_lab.construction import deepen_with_identity_blocks
 
     torch.manual_seed(0)
     shallow = resnet(8, width=4, in_channels=1)
@@ -186,7 +186,7 @@ def test_the_construction_argument_built_computes_exactly_the_shallow_net():
 
 
 def test_the_plain_construction_inserts_dirac_blocks_whose_bn_undoes_the_statistics_of_their_input():
-    from resnet_lab.models import deepen_with_identity_blocks
+    from resnet_lab.construction import deepen_with_identity_blocks
 
     torch.manual_seed(0)
     shallow = plain_net(8, width=4, in_channels=1)

@@ -7,8 +7,8 @@ residual net may trail the shallow one a little (0.02-0.09), so margins are chec
 import pytest
 
 from resnet_lab.data import load_dataset
-from resnet_lab.experiments import train_net
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.experiments import train_net
+from resnet_lab.course.profiles import get_profile
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Recorded seeds beside a learner's run (resnet_lab.spread, benchmarks/seed_spread.py)."""
+"""Recorded seeds beside a learner's run (resnet_lab.course.records, benchmarks/seed_spread.py)."""
 import json
 import re
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_lab.profiles import PROFILES
-from resnet_lab.spread import RECORDED, recorded, seed_spread
+from resnet_lab.course.profiles import PROFILES
+from resnet_lab.course.records import RECORDED, recorded, seed_spread
 from resnet_lab.train import History
 
 NOTEBOOKS = sorted(Path(__file__).parents[1].glob("notebooks/*.ipynb"))

@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from resnet_lab import widgets
+from resnet_lab.course import widgets
 from resnet_lab.data import make_synthetic
 from resnet_lab.models import plain_net, resnet, valid_depths
-from resnet_lab.profiles import get_profile
+from resnet_lab.course.profiles import get_profile
 from resnet_lab.train import History, fit
-from resnet_lab.widgets import ExperimentPanel, LivePlot, SliderPlot
+from resnet_lab.course.widgets import ExperimentPanel, LivePlot, SliderPlot
 
 PNG = b"\x89PNG"
 

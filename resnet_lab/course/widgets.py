@@ -28,12 +28,12 @@ import plotly.graph_objects as go
 from IPython.display import display
 from traitlets import validate
 
-from .data import Dataset
+from ..data import Dataset
 from .experiments import build_net, net_label, train_model
 from .figures import line_chart_png, plotly_png
-from .models import valid_depths
+from ..models import valid_depths
 from .profiles import Profile, get_profile
-from .train import STARTUP_STEPS, History
+from ..train import STARTUP_STEPS, History
 
 LOSS_RANGE = (1e-4, 10.0)  # the y-axis of an empty loss plot: where cross-entropy curves live
 FRAME_SHARE = 0.05  # live frames may take at most this share of a training cell's time (a frame: about 35 ms here)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from .data import Dataset
-from .models import CifarResNet, wide_resnet
+from ..data import Dataset
+from ..models import CifarResNet, wide_resnet
 from .profiles import Profile
-from .train import History, fit, pick_device
+from ..train import History, fit, pick_device
 
 
 def net_label(depth: int, shortcut: str | None) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .profiles import Profile
-from .train import History
+from ..train import History
 
 RECORDED = Path(__file__).with_name("recorded_seeds.json")
 COMMAND = "python benchmarks/seed_spread.py"

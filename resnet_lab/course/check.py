@@ -10,8 +10,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .complexity import count_parameters
-from .models import BasicBlock, Bottleneck, plain_net, resnet, wide_resnet
+from ..complexity import count_parameters
+from ..models import BasicBlock, Bottleneck, plain_net, resnet, wide_resnet
 
 
 def _not_done(name: str, hint: str) -> bool:
@@ -184,7 +184,7 @@ def check_wrn_params(wrn_params: Callable) -> bool:
 
 def check_make_stage(make_stage: Callable) -> bool:
     """Exercise (notebook 07): build one stage of an ImageNet ResNet, compared with resnet_lab.imagenet's."""
-    from .imagenet import make_stage as reference_stage
+    from ..imagenet import make_stage as reference_stage
 
     hint = ("The first block takes in_planes and the stride; every later block takes planes * block.expansion "
             "in and stride 1. Use shortcut='B' (a projection only where the shape changes).")

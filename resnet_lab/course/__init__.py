@@ -11,10 +11,10 @@ import dataclasses
 
 import torch
 
-from .data import Dataset, load_dataset
+from ..data import Dataset, load_dataset
 from .figures import on_colab, static_images_wanted, use_static_images
 from .profiles import Profile, get_profile
-from .train import pick_device
+from ..train import pick_device
 
 DRIVE_ROOT = "/content/drive"
 DRIVE_CHECKPOINTS = f"{DRIVE_ROOT}/MyDrive/resnet-lab/checkpoints"
