@@ -2,6 +2,7 @@
 
 The notebook kernels inherit this environment, so nbval gets the smoke budgets too.
 """
+
 import os
 
 os.environ.setdefault("RESNET_LAB_PROFILE", "smoke")

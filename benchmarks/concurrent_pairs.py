@@ -6,6 +6,7 @@ The notebooks train nets in pairs (plain and residual). On a 2-core laptop a wid
 threads well (issue 15), so two nets side by side might finish sooner than one after the other. The last line is
 `resnet_lab.course.experiments.train_side_by_side`, what the notebooks call (the rule `side_by_side_lanes` rests on this).
 """
+
 import dataclasses
 import multiprocessing as mp
 import os
@@ -14,10 +15,10 @@ import time
 
 import torch
 
-from resnet_lab.data import load_dataset
 from resnet_lab.course.experiments import train_side_by_side
-from resnet_lab.models import plain_net, resnet
 from resnet_lab.course.profiles import get_profile
+from resnet_lab.data import load_dataset
+from resnet_lab.models import plain_net, resnet
 from resnet_lab.train import fit
 
 REPEATS = int(os.environ.get("REPEATS", 2))
@@ -72,9 +73,15 @@ def with_train_side_by_side() -> float:
 
 if __name__ == "__main__":
     train(20, True, 2)  # warm-up: data loading and first-step costs
-    for name, run in (("one after the other, 2 threads", sequential), ("side by side, 2 Python threads x 1", in_threads),
-                      ("side by side, 2 processes x 1 thread", in_processes),
-                      ("experiments.train_side_by_side", with_train_side_by_side)):
+    for name, run in (
+        ("one after the other, 2 threads", sequential),
+        ("side by side, 2 Python threads x 1", in_threads),
+        ("side by side, 2 processes x 1 thread", in_processes),
+        ("experiments.train_side_by_side", with_train_side_by_side),
+    ):
         seconds = min(run() for _ in range(REPEATS))
-        print(f"{name:<40} {seconds:6.1f} s for plain-56 + res-56, {STEPS} steps each "
-              f"({2 * STEPS * 128 / seconds:.0f} img/s together)", flush=True)
+        print(
+            f"{name:<40} {seconds:6.1f} s for plain-56 + res-56, {STEPS} steps each "
+            f"({2 * STEPS * 128 / seconds:.0f} img/s together)",
+            flush=True,
+        )

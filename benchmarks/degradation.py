@@ -6,14 +6,15 @@
 Prints the final training loss (mean mini-batch loss of the last 10 steps) of every model and
 the deep-minus-shallow gap for plain and residual nets, per seed, and the time taken.
 """
+
 import argparse
 import time
 
 import torch
 
-from resnet_lab.data import load_dataset
 from resnet_lab.course.experiments import train_net
 from resnet_lab.course.profiles import get_profile
+from resnet_lab.data import load_dataset
 
 
 def main() -> None:
@@ -30,21 +31,37 @@ def main() -> None:
     shallow, deep = args.depths or (profile.shallow_depth, profile.deep_depth)
     steps = args.steps or profile.steps
     data = load_dataset(profile.dataset, size=profile.image_size)
-    print(f"profile={profile.name} dataset={data.name} steps={steps} batch={profile.batch_size} "
-          f"width={profile.width} threads={args.threads}")
-    print(f"{'seed':>4} {'plain-' + str(shallow):>10} {'plain-' + str(deep):>10} {'res-' + str(shallow):>10} "
-          f"{'res-' + str(deep):>10} {'plain gap':>10} {'res gap':>10} {'seconds':>8}")
+    print(
+        f"profile={profile.name} dataset={data.name} steps={steps} batch={profile.batch_size} "
+        f"width={profile.width} threads={args.threads}"
+    )
+    print(
+        f"{'seed':>4} {'plain-' + str(shallow):>10} {'plain-' + str(deep):>10} {'res-' + str(shallow):>10} "
+        f"{'res-' + str(deep):>10} {'plain gap':>10} {'res gap':>10} {'seconds':>8}"
+    )
     for seed in range(args.seeds):
         start = time.perf_counter()
         losses = []
         for shortcut in (None, "A"):
             for depth in (shallow, deep):
-                history = train_net(depth, shortcut, data, profile, seed, steps=steps, eval_at_end=False,
-                                    checkpoint=False, compile=False)
+                history = train_net(
+                    depth,
+                    shortcut,
+                    data,
+                    profile,
+                    seed,
+                    steps=steps,
+                    eval_at_end=False,
+                    checkpoint=False,
+                    compile=False,
+                )
                 losses.append(history.final_loss())
-        print(f"{seed:>4} " + " ".join(f"{v:>10.4f}" for v in losses)
-              + f" {losses[1] - losses[0]:>10.3f} {losses[3] - losses[2]:>10.3f} {time.perf_counter() - start:>8.1f}",
-              flush=True)
+        print(
+            f"{seed:>4} "
+            + " ".join(f"{v:>10.4f}" for v in losses)
+            + f" {losses[1] - losses[0]:>10.3f} {losses[3] - losses[2]:>10.3f} {time.perf_counter() - start:>8.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

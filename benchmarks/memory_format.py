@@ -7,6 +7,7 @@ For ResNet-20 (width 16 on 32x32, width 8 on 16x16 and 8x8: the course's nets), 
 (NHWC) memory formats, at 1 thread and at all threads. The first steps pay a one-off start-up cost
 (reported apart); then the median of 20 steps is taken, formats interleaved.
 """
+
 import statistics
 import time
 
@@ -50,8 +51,10 @@ def main() -> None:
                 results.setdefault(channels_last, []).append((warmup, median))
             nchw = min(m for _, m in results[False])
             nhwc = min(m for _, m in results[True])
-            print(f"{size:>4}px {threads:>7} {1000 * nchw:>9.1f}ms {1000 * nhwc:>12.1f}ms {nchw / nhwc:>8.2f}x "
-                  f"{max(w for w, _ in results[False] + results[True]):>10.2f}")
+            print(
+                f"{size:>4}px {threads:>7} {1000 * nchw:>9.1f}ms {1000 * nhwc:>12.1f}ms {nchw / nhwc:>8.2f}x "
+                f"{max(w for w, _ in results[False] + results[True]):>10.2f}"
+            )
     torch.set_num_threads(all_threads)
 
 

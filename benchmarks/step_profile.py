@@ -7,6 +7,7 @@ each kind of operation's share of the CPU time, and the forward convolutions' ra
 peak. Then one BatchNorm layer in training mode against a ReLU on the same 128x8x16x16 tensor: PyTorch's CPU
 kernel gathers each channel's statistics in a scalar loop, so BN costs far more than its arithmetic.
 """
+
 import time
 
 import torch
@@ -18,10 +19,12 @@ from resnet_lab.data import load_dataset
 from resnet_lab.models import resnet
 from resnet_lab.train import fit
 
-GROUPS = {"convolution forward": ("aten::mkldnn_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward"),
-          "convolution backward": ("aten::convolution_backward",),
-          "batch norm forward": ("aten::native_batch_norm",),
-          "batch norm backward": ("aten::native_batch_norm_backward",)}
+GROUPS = {
+    "convolution forward": ("aten::mkldnn_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward"),
+    "convolution backward": ("aten::convolution_backward",),
+    "batch norm forward": ("aten::native_batch_norm",),
+    "batch norm backward": ("aten::native_batch_norm_backward",),
+}
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -58,12 +61,16 @@ def main() -> None:
     conv = [e for e in events if e.key in GROUPS["convolution forward"]]
     calls, seconds = sum(e.count for e in conv), sum(e.self_cpu_time_total for e in conv) / 1e6
     macs = count_macs(model, (1, 16, 16)) * 128  # convolutions and the linear layer, per batch
-    print(f"  forward convolutions: {calls // 20} per step, {2 * macs * 20 / seconds / 1e9:.0f} GFLOP/s "
-          f"against a matmul peak of {matmul_gflops():.0f} GFLOP/s")
+    print(
+        f"  forward convolutions: {calls // 20} per step, {2 * macs * 20 / seconds / 1e9:.0f} GFLOP/s "
+        f"against a matmul peak of {matmul_gflops():.0f} GFLOP/s"
+    )
     x = torch.randn(128, 8, 16, 16)
     bn = nn.BatchNorm2d(8).train()
-    print(f"one 128x8x16x16 tensor: BatchNorm (training mode) {microseconds(lambda: bn(x)):.0f} us, "
-          f"ReLU {microseconds(lambda: torch.relu(x)):.0f} us")
+    print(
+        f"one 128x8x16x16 tensor: BatchNorm (training mode) {microseconds(lambda: bn(x)):.0f} us, "
+        f"ReLU {microseconds(lambda: torch.relu(x)):.0f} us"
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ CIFAR-shaped data at about the matmul peak with all threads.
 CIFAR-10 cannot be downloaded here, so the default data are random images of CIFAR-10's shape
 (the cost of a step does not depend on the pixel values).
 """
+
 import argparse
 import statistics
 import time
@@ -41,8 +42,18 @@ def cifar_shaped(n: int, seed: int = 0) -> Dataset:
     g = torch.Generator().manual_seed(seed)
     images = torch.randn(n, 3, 32, 32, generator=g)
     labels = torch.randint(0, 10, (n,), generator=g)
-    return Dataset("cifar-shaped", images, labels, images[:256], labels[:256], [str(c) for c in range(10)],
-                   [0.0] * 3, [1.0] * 3, crop_padding=4, flip=True)
+    return Dataset(
+        "cifar-shaped",
+        images,
+        labels,
+        images[:256],
+        labels[:256],
+        [str(c) for c in range(10)],
+        [0.0] * 3,
+        [1.0] * 3,
+        crop_padding=4,
+        flip=True,
+    )
 
 
 def make_model(args, data):
@@ -53,8 +64,9 @@ def make_model(args, data):
 def run_fit(args, data) -> tuple[float, float]:
     """(start-up seconds of the first WARMUP_STEPS steps, seconds of the rest)."""
     model = make_model(args, data)
-    history = fit(model, data, steps=args.steps, batch_size=args.batch_size, progress=False, eval_at_end=False,
-                  device=args.device)
+    history = fit(
+        model, data, steps=args.steps, batch_size=args.batch_size, progress=False, eval_at_end=False, device=args.device
+    )
     warm = history.elapsed[WARMUP_STEPS - 1]
     return warm, history.elapsed[-1] - warm
 
@@ -75,7 +87,7 @@ def run_bare(args, data) -> float:
         i = step % (len(labels) // args.batch_size)
         if i == 0 and step:
             order = torch.randperm(len(labels), device=device, generator=g)
-        idx = order[i * args.batch_size:(i + 1) * args.batch_size]
+        idx = order[i * args.batch_size : (i + 1) * args.batch_size]
         x, y = images[idx], labels[idx]
         if data.crop_padding:
             x = random_crop(x, data.crop_padding, g)
@@ -112,13 +124,19 @@ def run_dataloader(args, data) -> float:
     if channels_last:
         model.to(memory_format=torch.channels_last)
     size = data.image_size
-    transforms = ([v2.RandomCrop(size, padding=data.crop_padding)] if data.crop_padding else []) \
-        + ([v2.RandomHorizontalFlip()] if data.flip else [])
+    transforms = ([v2.RandomCrop(size, padding=data.crop_padding)] if data.crop_padding else []) + (
+        [v2.RandomHorizontalFlip()] if data.flip else []
+    )
     transform = v2.Compose(transforms) if transforms else v2.Identity()
-    loader = DataLoader(PerImageDataset(data.train_images, data.train_labels, transform),
-                        batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        num_workers=args.workers, pin_memory=device.type == "cuda",
-                        persistent_workers=args.workers > 0)
+    loader = DataLoader(
+        PerImageDataset(data.train_images, data.train_labels, transform),
+        batch_size=args.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=args.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=args.workers > 0,
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     start = time.perf_counter()
     step, warm = 0, 0.0
@@ -172,11 +190,15 @@ def main() -> None:
     data = cifar_shaped(5000) if args.dataset == "cifar-shaped" else load_digits(size=16)  # the cpu profile's digits
     flops_per_image = 3 * 2 * count_macs(make_model(args, data), (data.in_channels, data.image_size, data.image_size))
     memory_format = "channels_last" if channels_last_pays(torch.device(args.device), data.image_size) else "contiguous"
-    print(f"ResNet-{args.depth} width {args.width}, batch {args.batch_size}, {args.steps} steps x "
-          f"{args.repeats} repeats, {data.name}, device {args.device}, {args.threads} threads, {memory_format}, "
-          f"torch {torch.__version__}")
-    print("matmul peak (4096x4096 float32): " + ", ".join(f"{t} thread{'s' if t > 1 else ''} {g:.0f} GFLOP/s"
-                                                         for t, g in peaks.items()))
+    print(
+        f"ResNet-{args.depth} width {args.width}, batch {args.batch_size}, {args.steps} steps x "
+        f"{args.repeats} repeats, {data.name}, device {args.device}, {args.threads} threads, {memory_format}, "
+        f"torch {torch.__version__}"
+    )
+    print(
+        "matmul peak (4096x4096 float32): "
+        + ", ".join(f"{t} thread{'s' if t > 1 else ''} {g:.0f} GFLOP/s" for t, g in peaks.items())
+    )
     methods = {"fit": run_fit, "bare loop": run_bare, "DataLoader": run_dataloader}
     seconds = {name: [] for name in methods}
     startup = {name: [] for name in methods}
@@ -190,8 +212,10 @@ def main() -> None:
     peak = peaks[args.threads]
     for name in methods:
         gflops = rate[name] * flops_per_image / 1e9
-        print(f"{name:>12}: {rate[name]:7.0f} images/s = {gflops:5.0f} GFLOP/s = {gflops / peak:.2f} of the matmul "
-              f"peak; first {WARMUP_STEPS} steps {statistics.median(startup[name]):.2f} s (start-up, not counted)")
+        print(
+            f"{name:>12}: {rate[name]:7.0f} images/s = {gflops:5.0f} GFLOP/s = {gflops / peak:.2f} of the matmul "
+            f"peak; first {WARMUP_STEPS} steps {statistics.median(startup[name]):.2f} s (start-up, not counted)"
+        )
     print(f"fit / bare loop   = {rate['fit'] / rate['bare loop']:.3f}")
     print(f"fit / DataLoader  = {rate['fit'] / rate['DataLoader']:.3f}")
 

@@ -5,6 +5,7 @@ He et al. (2015) write "FLOPs" for multiply-adds: VGG-19 is 19.6 billion, ResNet
 Like the paper and torchvision's published numbers, only convolutions and linear layers count;
 BN, ReLU, pooling and additions are cheap by comparison and left out.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,14 +42,21 @@ def torchvision_model(name: str, **kwargs) -> nn.Module:
 
     builders = torchvision.models.list_models(module=torchvision.models)
     if name not in builders:
-        raise ValueError(f"name={name!r} is not a torchvision classification model: try one of "
-                         "resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, vgg19")
+        raise ValueError(
+            f"name={name!r} is not a torchvision classification model: try one of "
+            "resnet18, resnet34, resnet50, resnet101, resnet152, wide_resnet50_2, vgg19"
+        )
     with torch.device("meta"):
         return torchvision.models.get_model(name, weights=None, **kwargs)
 
 
-def seconds_per_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, repeats: int = 5,
-                     clock: Callable[[], float] = time.perf_counter) -> float:
+def seconds_per_step(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    repeats: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Wall-clock time of one forward+backward pass on (images, labels): the fastest of `repeats`, after a warm-up.
 
     The fastest run is the least disturbed by whatever else the machine is doing.

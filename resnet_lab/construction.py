@@ -5,6 +5,7 @@ mappings, and the other layers are copied from the learned shallower model." `de
 builds that deeper net, for residual nets (zeroed branches) and for plain nets (Dirac kernels and BN
 set to undo its own normalisation), so notebook 06 can ask whether training finds it again.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,23 +33,35 @@ def deepen_with_identity_blocks(shallow: CifarResNet, depth: int, images: torch.
         raise ValueError(f"depth={depth!r} is not valid: it must be deeper than the shallow net ({shallow.depth})")
     plain = shallow.shortcut is None
     if plain and shallow.block != "basic":
-        raise ValueError("a plain bottleneck net cannot be deepened with identity blocks: its 1x1 convolutions "
-                         "narrow the signal (use block='basic')")
+        raise ValueError(
+            "a plain bottleneck net cannot be deepened with identity blocks: its 1x1 convolutions "
+            "narrow the signal (use block='basic')"
+        )
     if plain and images is None:
-        raise ValueError("images=None: a plain net's identity blocks need images to set their BN statistics "
-                         "(a zeroed branch would output zeros, not its input)")
-    deep = CifarResNet(depth, block=shallow.block, shortcut=shallow.shortcut, width=shallow.width,
-                       widen_factor=shallow.widen_factor, in_channels=shallow.conv1.in_channels,
-                       num_classes=shallow.fc.out_features, zero_init_residual=not plain)
+        raise ValueError(
+            "images=None: a plain net's identity blocks need images to set their BN statistics "
+            "(a zeroed branch would output zeros, not its input)"
+        )
+    deep = CifarResNet(
+        depth,
+        block=shallow.block,
+        shortcut=shallow.shortcut,
+        width=shallow.width,
+        widen_factor=shallow.widen_factor,
+        in_channels=shallow.conv1.in_channels,
+        num_classes=shallow.fc.out_features,
+        zero_init_residual=not plain,
+    )
     for name in ("conv1", "bn1", "fc"):
         getattr(deep, name).load_state_dict(getattr(shallow, name).state_dict())
     stage_inputs = _stage_outputs(shallow, images) if plain else None
-    for i, (small, large) in enumerate(zip((shallow.layer1, shallow.layer2, shallow.layer3),
-                                           (deep.layer1, deep.layer2, deep.layer3))):
+    for i, (small, large) in enumerate(
+        zip((shallow.layer1, shallow.layer2, shallow.layer3), (deep.layer1, deep.layer2, deep.layer3))
+    ):
         for block_small, block_large in zip(small, large):
             block_large.load_state_dict(block_small.state_dict())
         if plain:
-            for block in list(large)[len(small):]:
+            for block in list(large)[len(small) :]:
                 _make_plain_identity(block, stage_inputs[i])
     return deep.to(shallow.conv1.weight.device)
 

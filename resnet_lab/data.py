@@ -14,6 +14,7 @@ sit on the device as one tensor; every batch is a random crop and flip done on t
 whole batch at once. Batch number `step` depends only on (seed, step), so a resumed run sees
 exactly the batches an uninterrupted one would have seen.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,16 +58,28 @@ class Dataset:
 
     def __repr__(self) -> str:
         c, h, w = self.train_images.shape[1:]
-        return (f"Dataset({self.name!r}: {len(self.train_labels)} train / {len(self.test_labels)} test "
-                f"images of {c}x{h}x{w}, {self.num_classes} classes)")
+        return (
+            f"Dataset({self.name!r}: {len(self.train_labels)} train / {len(self.test_labels)} test "
+            f"images of {c}x{h}x{w}, {self.num_classes} classes)"
+        )
 
 
 def _normalised(name, train_x, train_y, test_x, test_y, classes, crop_padding, flip) -> Dataset:
     """Scale by the training set's per-channel mean and std."""
     mean = train_x.mean(dim=(0, 2, 3), keepdim=True)
     std = train_x.std(dim=(0, 2, 3), keepdim=True)
-    return Dataset(name, (train_x - mean) / std, train_y, (test_x - mean) / std, test_y, classes,
-                   mean.flatten().tolist(), std.flatten().tolist(), crop_padding, flip)
+    return Dataset(
+        name,
+        (train_x - mean) / std,
+        train_y,
+        (test_x - mean) / std,
+        test_y,
+        classes,
+        mean.flatten().tolist(),
+        std.flatten().tolist(),
+        crop_padding,
+        flip,
+    )
 
 
 def load_digits(test_fraction: float = 0.25, seed: int = 0, size: int = 8, resize: str = "upsample") -> Dataset:
@@ -88,10 +101,19 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0, size: int = 8, resiz
         border = (size - 8) // 2
         images = torch.nn.functional.pad(images, (border,) * 4)
     labels = torch.tensor(digits.target, dtype=torch.int64)
-    train_idx, test_idx = train_test_split(range(len(labels)), test_size=test_fraction,
-                                           random_state=seed, stratify=digits.target)
-    return _normalised("digits", images[train_idx], labels[train_idx], images[test_idx], labels[test_idx],
-                       [str(d) for d in range(10)], crop_padding=0, flip=False)
+    train_idx, test_idx = train_test_split(
+        range(len(labels)), test_size=test_fraction, random_state=seed, stratify=digits.target
+    )
+    return _normalised(
+        "digits",
+        images[train_idx],
+        labels[train_idx],
+        images[test_idx],
+        labels[test_idx],
+        [str(d) for d in range(10)],
+        crop_padding=0,
+        flip=False,
+    )
 
 
 def load_cifar10(root: str | Path = "data", download: bool = True) -> Dataset:
@@ -111,12 +133,18 @@ def load_cifar10(root: str | Path = "data", download: bool = True) -> Dataset:
         images = torch.from_numpy(split.data).permute(0, 3, 1, 2).float() / 255  # NHWC uint8 -> NCHW
         return images, torch.tensor(split.targets, dtype=torch.int64)
 
-    return _normalised("cifar10", *as_tensors(train), *as_tensors(test), list(train.classes),
-                       crop_padding=4, flip=True)
+    return _normalised("cifar10", *as_tensors(train), *as_tensors(test), list(train.classes), crop_padding=4, flip=True)
 
 
-def make_synthetic(n_train: int = 512, n_test: int = 128, num_classes: int = 4, channels: int = 1,
-                   size: int = 8, noise: float = 1.0, seed: int = 0) -> Dataset:
+def make_synthetic(
+    n_train: int = 512,
+    n_test: int = 128,
+    num_classes: int = 4,
+    channels: int = 1,
+    size: int = 8,
+    noise: float = 1.0,
+    seed: int = 0,
+) -> Dataset:
     """A small learnable set for tests: class c is a fixed random pattern plus Gaussian noise."""
     g = torch.Generator().manual_seed(seed)
     patterns = torch.randn(num_classes, channels, size, size, generator=g)
@@ -125,12 +153,19 @@ def make_synthetic(n_train: int = 512, n_test: int = 128, num_classes: int = 4, 
         labels = torch.arange(n) % num_classes
         return patterns[labels] + noise * torch.randn(n, channels, size, size, generator=g), labels
 
-    return _normalised("synthetic", *sample(n_train), *sample(n_test),
-                       [f"pattern {c}" for c in range(num_classes)], crop_padding=0, flip=False)
+    return _normalised(
+        "synthetic",
+        *sample(n_train),
+        *sample(n_test),
+        [f"pattern {c}" for c in range(num_classes)],
+        crop_padding=0,
+        flip=False,
+    )
 
 
-def load_dataset(name: str, root: str | Path = "data", download: bool = True, seed: int = 0,
-                 size: int | None = None) -> Dataset:
+def load_dataset(
+    name: str, root: str | Path = "data", download: bool = True, seed: int = 0, size: int | None = None
+) -> Dataset:
     """One of DATASETS by name; `size` upsamples the digits (None keeps each dataset's own size)."""
     if size is not None and name != "digits":
         raise ValueError(f"size={size!r} is not valid for dataset={name!r}: only the digits can be resized")
@@ -153,8 +188,9 @@ def subset(data: Dataset, fraction: float, seed: int = 0) -> Dataset:
 def select_classes(data: Dataset, classes: Sequence[int]) -> Dataset:
     """The images of `classes` only, relabelled 0..len(classes)-1 in the order given."""
     if not classes or len(set(classes)) != len(classes) or not all(0 <= c < data.num_classes for c in classes):
-        raise ValueError(f"classes={list(classes)!r} is not valid: give distinct class numbers from 0 to "
-                         f"{data.num_classes - 1}")
+        raise ValueError(
+            f"classes={list(classes)!r} is not valid: give distinct class numbers from 0 to {data.num_classes - 1}"
+        )
     lookup = torch.full((data.num_classes,), -1, dtype=torch.int64)
     lookup[list(classes)] = torch.arange(len(classes))
 
@@ -163,16 +199,23 @@ def select_classes(data: Dataset, classes: Sequence[int]) -> Dataset:
         return images[chosen], lookup[labels[chosen]]
 
     train, test = keep(data.train_images, data.train_labels), keep(data.test_images, data.test_labels)
-    return replace(data, train_images=train[0], train_labels=train[1], test_images=test[0], test_labels=test[1],
-                   classes=[data.classes[c] for c in classes])
+    return replace(
+        data,
+        train_images=train[0],
+        train_labels=train[1],
+        test_images=test[0],
+        test_labels=test[1],
+        classes=[data.classes[c] for c in classes],
+    )
 
 
 def few_labels(data: Dataset, per_class: int, seed: int = 0) -> Dataset:
     """The same task with `per_class` training images of each class, drawn by `seed`; same test set."""
     smallest = torch.bincount(data.train_labels, minlength=data.num_classes).min().item()
     if not isinstance(per_class, int) or not 1 <= per_class <= smallest:
-        raise ValueError(f"per_class={per_class!r} is not valid: it must be an integer from 1 to "
-                         f"{smallest} (the smallest class)")
+        raise ValueError(
+            f"per_class={per_class!r} is not valid: it must be an integer from 1 to {smallest} (the smallest class)"
+        )
     return _per_class(data, lambda n: per_class, seed)
 
 
@@ -182,7 +225,7 @@ def _per_class(data: Dataset, how_many, seed: int) -> Dataset:
     keep = []
     for c in range(data.num_classes):
         idx = (data.train_labels == c).nonzero().flatten()
-        keep.append(idx[torch.randperm(len(idx), generator=g)[:how_many(len(idx))]])
+        keep.append(idx[torch.randperm(len(idx), generator=g)[: how_many(len(idx))]])
     keep = torch.cat(keep).sort().values
     return replace(data, train_images=data.train_images[keep], train_labels=data.train_labels[keep])
 
@@ -214,12 +257,22 @@ class DeviceLoader:
     augmented on the device with the dataset's crop padding and flip.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
-                 crop_padding: int = 0, flip: bool = False, seed: int = 0,
-                 device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        *,
+        crop_padding: int = 0,
+        flip: bool = False,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ):
         if not isinstance(batch_size, int) or not 1 <= batch_size <= len(labels):
-            raise ValueError(f"batch_size={batch_size!r} is not valid: it must be an integer from 1 to "
-                             f"the number of training images ({len(labels)})")
+            raise ValueError(
+                f"batch_size={batch_size!r} is not valid: it must be an integer from 1 to "
+                f"the number of training images ({len(labels)})"
+            )
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)
@@ -230,10 +283,17 @@ class DeviceLoader:
         self._epoch, self._order = None, None
 
     @classmethod
-    def for_training(cls, data: Dataset, batch_size: int, seed: int = 0, device="cpu") -> "DeviceLoader":
+    def for_training(cls, data: Dataset, batch_size: int, seed: int = 0, device="cpu") -> DeviceLoader:
         """The loader for `data`'s training split, with that dataset's augmentation."""
-        return cls(data.train_images, data.train_labels, batch_size, crop_padding=data.crop_padding,
-                   flip=data.flip, seed=seed, device=device)
+        return cls(
+            data.train_images,
+            data.train_labels,
+            batch_size,
+            crop_padding=data.crop_padding,
+            flip=data.flip,
+            seed=seed,
+            device=device,
+        )
 
     def _seed(self, *parts: int) -> None:
         # One generator, re-seeded from (seed, purpose, number): reproducible from the step alone.
@@ -249,7 +309,7 @@ class DeviceLoader:
             self._seed(0, epoch)
             self._order = torch.randperm(len(self.labels), device=self.device, generator=self.generator)
             self._epoch = epoch
-        idx = self._order[i * self.batch_size:(i + 1) * self.batch_size]
+        idx = self._order[i * self.batch_size : (i + 1) * self.batch_size]
         x, y = self.images[idx], self.labels[idx]
         if self.crop_padding or self.flip:
             self._seed(1, step)
@@ -263,8 +323,9 @@ class DeviceLoader:
         return self.steps_per_epoch
 
 
-def make_digit_canvases(digits: Dataset, n_train: int = 1000, n_test: int = 200, per_canvas: int = 2,
-                        seed: int = 0) -> Dataset:
+def make_digit_canvases(
+    digits: Dataset, n_train: int = 1000, n_test: int = 200, per_canvas: int = 2, seed: int = 0
+) -> Dataset:
     """A segmentation task made from `digits`: canvases of 2x2 cells, `per_canvas` digits in random cells,
     every pixel labelled 0 (background) or 1 + the digit drawn there (ink above a quarter of full strength).
 
@@ -282,12 +343,16 @@ def make_digit_canvases(digits: Dataset, n_train: int = 1000, n_test: int = 200,
         for i in range(n):
             for cell in torch.randperm(4, generator=g)[:per_canvas].tolist():
                 k = torch.randint(len(labels), (1,), generator=g).item()
-                rows, cols = slice(cell // 2 * size, (cell // 2 + 1) * size), slice(cell % 2 * size, (cell % 2 + 1) * size)
+                rows, cols = (
+                    slice(cell // 2 * size, (cell // 2 + 1) * size),
+                    slice(cell % 2 * size, (cell % 2 + 1) * size),
+                )
                 canvas[i, 0, rows, cols] = raw[k, 0]
                 mask[i, rows, cols] = torch.where(raw[k, 0] > 4, labels[k] + 1, 0)
         return canvas, mask
 
     train_x, train_y = canvases(digits.train_images, digits.train_labels, n_train)
     test_x, test_y = canvases(digits.test_images, digits.test_labels, n_test)
-    return _normalised("digit canvases", train_x, train_y, test_x, test_y, ["background", *digits.classes],
-                       crop_padding=0, flip=False)
+    return _normalised(
+        "digit canvases", train_x, train_y, test_x, test_y, ["background", *digits.classes], crop_padding=0, flip=False
+    )

@@ -5,6 +5,7 @@ to reproduce its input, with and without skip connections around each layer.
     losses = learn_identity(CopyStack(k=16, residual=False), images, steps=100)
     copy_error(16, residual=True, images=images, seed=0)    # built from a seed, trained, the final error
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,9 @@ class CopyStack(nn.Module):
             raise ValueError(f"k={k!r} is not valid: it must be a positive integer (layers)")
         self.residual = residual
         self.embed = conv3x3(channels, width)
-        self.layers = nn.ModuleList(nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), conv3x3(width, width))
-                                    for _ in range(k))
+        self.layers = nn.ModuleList(
+            nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), conv3x3(width, width)) for _ in range(k)
+        )
         self.out = conv3x3(width, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,8 +37,15 @@ class CopyStack(nn.Module):
         return self.out(h)
 
 
-def learn_identity(model: nn.Module, images: torch.Tensor, steps: int = 100, batch_size: int = 32,
-                   lr: float = 0.01, seed: int = 0, max_grad_norm: float = 1.0) -> list[float]:
+def learn_identity(
+    model: nn.Module,
+    images: torch.Tensor,
+    steps: int = 100,
+    batch_size: int = 32,
+    lr: float = 0.01,
+    seed: int = 0,
+    max_grad_norm: float = 1.0,
+) -> list[float]:
     """Train `model` to output its input (mean squared error); the loss at every step.
 
     SGD with momentum 0.9; the gradient is clipped to norm `max_grad_norm`, the same for every stack: without

@@ -7,6 +7,7 @@ Shortcuts are option B (identity, 1x1 projection + BN where the shape changes), 
 ImageNet nets and torchvision. The layer names follow torchvision's, except that a block's projection
 is called `shortcut` (torchvision: `downsample`); `load_torchvision_state_dict` maps one onto the other.
 """
+
 from __future__ import annotations
 
 import torch
@@ -86,8 +87,10 @@ def pretrained_resnet18(timeout: float = 20.0) -> nn.Module | None:
     try:
         return torchvision.models.resnet18(weights=torchvision.models.ResNet18_Weights.IMAGENET1K_V1)
     except Exception as error:  # no network, a proxy, a half-finished download...
-        print(f"torchvision's ImageNet weights need a download, which failed here ({type(error).__name__}: "
-              f"{str(error)[:120]}). Skipping this step: everything else in the notebook runs offline.")
+        print(
+            f"torchvision's ImageNet weights need a download, which failed here ({type(error).__name__}: "
+            f"{str(error)[:120]}). Skipping this step: everything else in the notebook runs offline."
+        )
         return None
     finally:
         socket.setdefaulttimeout(previous)

@@ -10,6 +10,7 @@ that each filter of the direction has the norm of the same filter in the trained
 weights have different scales (BN makes the scale of a filter arbitrary) cannot be compared on one plot.
 Biases and BN parameters get a zero direction, as in the paper.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,10 @@ def normalise_filters(d: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 def filter_normalise(direction: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
     """Every weight's direction filter-normalised; biases and BN parameters get zero (Li et al. do not move them)."""
     weights = dict(model.named_parameters())
-    return {name: normalise_filters(d, weights[name].detach()) if d.dim() >= 2 else torch.zeros_like(d)
-            for name, d in direction.items()}
+    return {
+        name: normalise_filters(d, weights[name].detach()) if d.dim() >= 2 else torch.zeros_like(d)
+        for name, d in direction.items()
+    }
 
 
 def random_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -40,8 +43,15 @@ def random_direction(model: nn.Module, seed: int = 0) -> dict[str, torch.Tensor]
 
 
 @torch.no_grad()
-def loss_grid(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: dict, d2: dict,
-              span: float = 1.0, points: int = 21) -> tuple[list[float], list[list[float]]]:
+def loss_grid(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    d1: dict,
+    d2: dict,
+    span: float = 1.0,
+    points: int = 21,
+) -> tuple[list[float], list[list[float]]]:
     """(coordinates, losses[i][j]): the loss at θ + a_i·d1 + b_j·d2 for a, b in [-span, span]. The model is
     restored exactly afterwards."""
     if not isinstance(points, int) or points < 3 or points % 2 == 0:

@@ -16,12 +16,12 @@ Shortcut options (paper, Section 3.3):
 
 The ImageNet ResNets (Table 1), built from these same blocks, are in resnet_lab.imagenet.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
 
 SHORTCUTS = (None, "A", "B", "C")
 BLOCKS = ("basic", "bottleneck")
@@ -41,8 +41,9 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
-def make_shortcut(shortcut: str | None, in_planes: int, out_planes: int, stride: int, preact: bool,
-                  norm=nn.BatchNorm2d):
+def make_shortcut(
+    shortcut: str | None, in_planes: int, out_planes: int, stride: int, preact: bool, norm=nn.BatchNorm2d
+):
     """The shortcut module of one block, or None for a plain block."""
     if shortcut is None:
         return None
@@ -68,8 +69,8 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 class ResidualBlock(nn.Module):
     """What every block does with its branch F (defined by BasicBlock and Bottleneck below):
 
-        residual block (a shortcut):  H(x) = F(x) + shortcut(x), then ReLU unless pre-activation
-        plain block (shortcut None):  H(x) = F(x), then ReLU unless pre-activation
+    residual block (a shortcut):  H(x) = F(x) + shortcut(x), then ReLU unless pre-activation
+    plain block (shortcut None):  H(x) = F(x), then ReLU unless pre-activation
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,8 +99,16 @@ class BasicBlock(ResidualBlock):
 
     expansion = 1
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
-                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d):
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: str | None = "A",
+        preact: bool = False,
+        dropout: float = 0.0,
+        norm=nn.BatchNorm2d,
+    ):
         super().__init__()
         self.in_planes, self.out_planes, self.stride, self.preact = in_planes, planes, stride, preact
         self.bn1 = norm(in_planes if preact else planes)
@@ -132,8 +141,17 @@ class Bottleneck(ResidualBlock):
 
     expansion = 4
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str | None = "A",
-                 preact: bool = False, dropout: float = 0.0, norm=nn.BatchNorm2d, stride_on_1x1: bool = False):
+    def __init__(
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        shortcut: str | None = "A",
+        preact: bool = False,
+        dropout: float = 0.0,
+        norm=nn.BatchNorm2d,
+        stride_on_1x1: bool = False,
+    ):
         super().__init__()
         out_planes = planes * self.expansion
         self.in_planes, self.out_planes, self.stride, self.preact = in_planes, out_planes, stride, preact
@@ -192,23 +210,39 @@ class CifarResNet(nn.Module):
     batch_norm=False replaces every BN layer by the identity (to see what BN changes).
     """
 
-    def __init__(self, depth: int, block: str = "basic", shortcut: str | None = "A",
-                 preact: bool = False, width: int = 16, widen_factor: int = 1, dropout: float = 0.0,
-                 in_channels: int = 3, num_classes: int = 10, zero_init_residual: bool = False,
-                 batch_norm: bool = True):
+    def __init__(
+        self,
+        depth: int,
+        block: str = "basic",
+        shortcut: str | None = "A",
+        preact: bool = False,
+        width: int = 16,
+        widen_factor: int = 1,
+        dropout: float = 0.0,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        zero_init_residual: bool = False,
+        batch_norm: bool = True,
+    ):
         super().__init__()
         n = blocks_per_stage(depth, block)
         if shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut={shortcut!r} is not known: use one of {SHORTCUTS} (None = plain net)")
-        for name, value in [("width", width), ("widen_factor", widen_factor),
-                            ("in_channels", in_channels), ("num_classes", num_classes)]:
+        for name, value in [
+            ("width", width),
+            ("widen_factor", widen_factor),
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+        ]:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is not valid: it must be a positive integer")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout={dropout!r} is not valid: it must be in [0, 1)")
         if zero_init_residual and shortcut is None:
-            raise ValueError("zero_init_residual=True needs shortcuts: a plain net (shortcut=None) "
-                             "with zeroed branches would output zeros")
+            raise ValueError(
+                "zero_init_residual=True needs shortcuts: a plain net (shortcut=None) "
+                "with zeroed branches would output zeros"
+            )
 
         self.depth, self.block, self.shortcut, self.preact = depth, block, shortcut, preact
         self.width, self.widen_factor = width, widen_factor
@@ -277,8 +311,10 @@ def wide_resnet(depth: int, widen_factor: int, dropout: float = 0.0, **kwargs) -
     The WRN paper writes the depth of a net with N blocks per stage as n = 6N + 4.
     """
     if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-        raise ValueError(f"depth={depth!r} is not valid for a WideResNet: WRN-n-k needs (n - 4) % 6 == 0 "
-                         "with n >= 10 (10, 16, 22, 28, 40, ...)")
+        raise ValueError(
+            f"depth={depth!r} is not valid for a WideResNet: WRN-n-k needs (n - 4) % 6 == 0 "
+            "with n >= 10 (10, 16, 22, 28, 40, ...)"
+        )
     kwargs.setdefault("shortcut", "B")
     kwargs.setdefault("preact", True)
     # N = (depth - 4) / 6 blocks per stage is the same net as a basic-block depth of 6N + 2.
@@ -308,10 +344,16 @@ class MLPBlock(nn.Module):
 class StreamMLP(nn.Module):
     """Images flattened, a linear embedding, `depth` MLPBlocks, a final LayerNorm and a linear classifier."""
 
-    def __init__(self, depth: int, width: int = 64, residual: bool = True, in_features: int = 256,
-                 num_classes: int = 10):
+    def __init__(
+        self, depth: int, width: int = 64, residual: bool = True, in_features: int = 256, num_classes: int = 10
+    ):
         super().__init__()
-        for name, value in [("depth", depth), ("width", width), ("in_features", in_features), ("num_classes", num_classes)]:
+        for name, value in [
+            ("depth", depth),
+            ("width", width),
+            ("in_features", in_features),
+            ("num_classes", num_classes),
+        ]:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is not valid: it must be a positive integer")
         self.embed = nn.Linear(in_features, width)

@@ -12,6 +12,7 @@
 
 Probes leave the model as they found it: BN running statistics, train/eval mode, no stored grads.
 """
+
 from __future__ import annotations
 
 import re
@@ -97,12 +98,12 @@ def _block_names(model: nn.Module) -> list[str]:
 
 def _convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     """The convolutions of the main path, input to output (shortcut projections left out)."""
-    return [(name, m) for name, m in model.named_modules()
-            if isinstance(m, nn.Conv2d) and "shortcut" not in name]
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and "shortcut" not in name]
 
 
-def gradient_norms(model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, wrt: str = "weights",
-                   train_mode: bool = True) -> PerLayer:
+def gradient_norms(
+    model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, wrt: str = "weights", train_mode: bool = True
+) -> PerLayer:
     """Gradient norms after one forward/backward pass of cross-entropy on (images, labels).
 
     wrt="weights": ||dLoss/dW|| of each convolution of the main path; wrt="activations": ||dLoss/dx||
@@ -207,9 +208,11 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
     every time. Returns None, after saying how to install Graphviz, when `dot` is missing.
     """
     if not graphviz_available():
-        print("Graphviz's `dot` program is not installed, so the graph cannot be drawn. "
-              "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
-              "(macOS) or `conda install graphviz`. Meanwhile, here are the modules in order:\n")
+        print(
+            "Graphviz's `dot` program is not installed, so the graph cannot be drawn. "
+            "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
+            "(macOS) or `conda install graphviz`. Meanwhile, here are the modules in order:\n"
+        )
         print(model)
         return None
     parameter = next(model.parameters())

@@ -9,6 +9,7 @@
 In deep plain nets the gradients of neighbouring inputs decorrelate (they are "shattered", like white
 noise); skip connections keep them correlated.
 """
+
 from __future__ import annotations
 
 import torch
@@ -60,8 +61,9 @@ def neighbour_correlation(gradients: torch.Tensor) -> float:
     return (g[1:] * g[:-1]).sum(dim=1).mean().item()
 
 
-def gradient_correlation(model: nn.Module, calibration_images: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
-                         points: int = 256) -> float:
+def gradient_correlation(
+    model: nn.Module, calibration_images: torch.Tensor, a: torch.Tensor, b: torch.Tensor, points: int = 256
+) -> float:
     """BN calibrated on `calibration_images`, then the neighbour correlation of the gradients on the line a -> b."""
     calibrate_batch_norm(model, calibration_images)
     return neighbour_correlation(input_gradients(model, line_between(a, b, points)))

@@ -10,6 +10,7 @@ on request) and is deterministic for a given seed. It can checkpoint and resume 
 cleanly on Ctrl-C / the Jupyter stop button, and stops on a non-finite loss before that step
 touches the weights.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,14 @@ class NonFiniteLoss(Exception):
     """The loss became inf or NaN; raised by `train_step` before the weights change."""
 
 
-def train_step(forward: Callable, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-               x: torch.Tensor, y: torch.Tensor, amp_dtype: torch.dtype | None = None) -> tuple[float, float]:
+def train_step(
+    forward: Callable,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    amp_dtype: torch.dtype | None = None,
+) -> tuple[float, float]:
     """One SGD step on the batch (x, y): forward, loss, backward, guard, step. Returns (loss, accuracy)."""
     with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = forward(x)
@@ -83,7 +90,7 @@ def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None
         return torch.bfloat16 if major >= 8 else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
-    warnings.warn(f"mixed precision is not used on {device.type}; training in float32")
+    warnings.warn(f"mixed precision is not used on {device.type}; training in float32", stacklevel=2)
     return None
 
 
@@ -134,8 +141,9 @@ class History:
         return self.images / self.seconds if self.seconds else math.nan
 
 
-def lr_at(step: int, steps: int, lr: float, milestones: Sequence[float], gamma: float,
-          warmup_steps: int, warmup_lr: float) -> float:
+def lr_at(
+    step: int, steps: int, lr: float, milestones: Sequence[float], gamma: float, warmup_steps: int, warmup_lr: float
+) -> float:
     """Learning rate for optimiser step `step` (0-based) of `steps`.
 
     Milestones are fractions of training: (0.5, 0.75) is the paper's 32k/48k of 64k.
@@ -159,14 +167,24 @@ def in_mode(model: nn.Module, training: bool):
 
 def uses_channels_last(model: nn.Module) -> bool:
     """Whether `model`'s convolutions are in the channels_last memory format (`fit` leaves a model it trained so)."""
-    return any(m.weight.dim() == 4 and not m.weight.is_contiguous()
-               and m.weight.is_contiguous(memory_format=torch.channels_last)
-               for m in model.modules() if isinstance(m, nn.Conv2d))
+    return any(
+        m.weight.dim() == 4
+        and not m.weight.is_contiguous()
+        and m.weight.is_contiguous(memory_format=torch.channels_last)
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d)
+    )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
-             amp_dtype: torch.dtype | None = None, channels_last: bool | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 1024,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool | None = None,
+) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of `model` in eval mode over all of `images`.
 
     Labels of shape (N,) score images; labels of shape (N, H, W) score every pixel (segmentation).
@@ -178,8 +196,8 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     total_loss, correct = 0.0, 0
     with in_mode(model, training=False):
         for i in range(0, len(labels), batch_size):
-            x = images[i:i + batch_size].to(device, non_blocking=True)
-            y = labels[i:i + batch_size].to(device, non_blocking=True)
+            x = images[i : i + batch_size].to(device, non_blocking=True)
+            y = labels[i : i + batch_size].to(device, non_blocking=True)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
@@ -233,11 +251,15 @@ def check_model_fits_data(model: nn.Module, data: Dataset) -> None:
         with in_mode(model, training=False):
             logits = model(x)
     except RuntimeError as error:
-        raise ValueError(f"model does not accept the images of data={data.name!r} (shape {tuple(x.shape[1:])}): "
-                         f"build it with in_channels={data.in_channels}. PyTorch said: {error}") from error
+        raise ValueError(
+            f"model does not accept the images of data={data.name!r} (shape {tuple(x.shape[1:])}): "
+            f"build it with in_channels={data.in_channels}. PyTorch said: {error}"
+        ) from error
     if logits.ndim != data.train_labels.ndim + 1 or logits.shape[1] < data.num_classes:
-        raise ValueError(f"model gives {tuple(logits.shape[1:])} outputs per image, but data={data.name!r} has "
-                         f"{data.num_classes} classes: build it with num_classes={data.num_classes}")
+        raise ValueError(
+            f"model gives {tuple(logits.shape[1:])} outputs per image, but data={data.name!r} has "
+            f"{data.num_classes} classes: build it with num_classes={data.num_classes}"
+        )
 
 
 Callback = Callable[[History], "bool | None"]
@@ -258,8 +280,12 @@ class ProgressBar:
 
 
 def _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint) -> None:
-    for name, value, low in [("steps", steps, 1), ("checkpoint_every", checkpoint_every, 0),
-                             ("warmup_steps", warmup_steps, 0), ("eval_every", eval_every, 0)]:
+    for name, value, low in [
+        ("steps", steps, 1),
+        ("checkpoint_every", checkpoint_every, 0),
+        ("warmup_steps", warmup_steps, 0),
+        ("eval_every", eval_every, 0),
+    ]:
         if not isinstance(value, int) or value < low:
             raise ValueError(f"{name}={value!r} is not valid: it must be an integer >= {low}")
     if not lr > 0:
@@ -295,16 +321,34 @@ def _evaluate_into(history: History, model: nn.Module, data: Dataset, step: int,
     history.eval_steps.append(step)
 
 
-def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, lr: float = 0.1,
-        momentum: float = 0.9, weight_decay: float = 1e-4, nesterov: bool = False,
-        milestones: Sequence[float] = (0.5, 0.75), gamma: float = 0.1,
-        warmup_steps: int = 0, warmup_lr: float | None = None,
-        eval_every: int = 0, eval_at_end: bool = True,
-        device: str | torch.device | None = None, amp: bool | None = None,
-        channels_last: bool | None = None, compile: bool = False, seed: int = 0,
-        callbacks: Sequence[Callback] = (), progress: bool = True,
-        checkpoint: str | Path | None = None, checkpoint_every: int = 0, resume: bool = True,
-        label: str = "") -> History:
+def fit(
+    model: nn.Module,
+    data: Dataset,
+    *,
+    steps: int,
+    batch_size: int = 128,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    weight_decay: float = 1e-4,
+    nesterov: bool = False,
+    milestones: Sequence[float] = (0.5, 0.75),
+    gamma: float = 0.1,
+    warmup_steps: int = 0,
+    warmup_lr: float | None = None,
+    eval_every: int = 0,
+    eval_at_end: bool = True,
+    device: str | torch.device | None = None,
+    amp: bool | None = None,
+    channels_last: bool | None = None,
+    compile: bool = False,
+    seed: int = 0,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = True,
+    label: str = "",
+) -> History:
     """Train `model` on `data` for `steps` optimiser steps and return its History.
 
     eval_every: evaluate on the training set (up to EVAL_TRAIN_IMAGES) and the test set every this
@@ -325,8 +369,9 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
     if any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules()):
         torch.manual_seed(seed)  # dropout draws from the global generator; nothing else in training does
     forward = _prepared(model, channels_last, compile)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
-                                weight_decay=weight_decay, nesterov=nesterov)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov
+    )
     # Loss scaling is only needed for float16; for bfloat16 and float32 the scaler is a no-op.
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     history = History(label=label)
@@ -335,19 +380,60 @@ def fit(model: nn.Module, data: Dataset, *, steps: int, batch_size: int = 128, l
         print(f"Resuming {label or 'training'} from {checkpoint} at step {len(history.steps)} of {steps}")
     if progress:
         callbacks = [ProgressBar(steps, label, len(history.steps)), *callbacks]
-    schedule = dict(steps=steps, lr=lr, milestones=milestones, gamma=gamma, warmup_steps=warmup_steps,
-                    warmup_lr=lr / 10 if warmup_lr is None else warmup_lr)
+    schedule = dict(
+        steps=steps,
+        lr=lr,
+        milestones=milestones,
+        gamma=gamma,
+        warmup_steps=warmup_steps,
+        warmup_lr=lr / 10 if warmup_lr is None else warmup_lr,
+    )
 
-    _train_loop(history, model, forward, optimizer, scaler, loader, data, amp_dtype, channels_last, schedule,
-                eval_every, checkpoint, checkpoint_every, callbacks)
-    _finish(history, model, data, eval_at_end, dict(amp_dtype=amp_dtype, channels_last=channels_last), checkpoint,
-            (model, optimizer, scaler), callbacks)
+    _train_loop(
+        history,
+        model,
+        forward,
+        optimizer,
+        scaler,
+        loader,
+        data,
+        amp_dtype,
+        channels_last,
+        schedule,
+        eval_every,
+        checkpoint,
+        checkpoint_every,
+        callbacks,
+    )
+    _finish(
+        history,
+        model,
+        data,
+        eval_at_end,
+        dict(amp_dtype=amp_dtype, channels_last=channels_last),
+        checkpoint,
+        (model, optimizer, scaler),
+        callbacks,
+    )
     return history
 
 
-def _train_loop(history: History, model, forward, optimizer, scaler, loader: DeviceLoader, data: Dataset,
-                amp_dtype, channels_last: bool, schedule: dict, eval_every: int, checkpoint, checkpoint_every: int,
-                callbacks) -> None:
+def _train_loop(
+    history: History,
+    model,
+    forward,
+    optimizer,
+    scaler,
+    loader: DeviceLoader,
+    data: Dataset,
+    amp_dtype,
+    channels_last: bool,
+    schedule: dict,
+    eval_every: int,
+    checkpoint,
+    checkpoint_every: int,
+    callbacks,
+) -> None:
     """Steps from where `history` ends to schedule["steps"], with evaluation, checkpoints and callbacks."""
     steps, evaluation = schedule["steps"], dict(amp_dtype=amp_dtype, channels_last=channels_last)
     # BN running statistics change in the forward pass, before the loss can be checked: keep a copy
@@ -367,9 +453,11 @@ def _train_loop(history: History, model, forward, optimizer, scaler, loader: Dev
                 loss, accuracy = train_step(forward, optimizer, scaler, x, y, amp_dtype)
             except NonFiniteLoss as error:
                 _copy(buffers, good_buffers)
-                history.stop_reason = (f"non-finite loss ({error.args[0]}) at step {step + 1}: stopped before "
-                                       f"that step changed the weights (try a lower lr; lr was {schedule['lr']})")
-                warnings.warn(history.stop_reason)
+                history.stop_reason = (
+                    f"non-finite loss ({error.args[0]}) at step {step + 1}: stopped before "
+                    f"that step changed the weights (try a lower lr; lr was {schedule['lr']})"
+                )
+                warnings.warn(history.stop_reason, stacklevel=3)
                 break
             history.seconds += time.perf_counter() - clock
             history.record(step + 1, loss, accuracy, optimizer.param_groups[0]["lr"], len(y), history.seconds)

@@ -6,6 +6,7 @@
     ImageNetProbe(torchvision_net, n)       torchvision's ImageNet-trained ResNet, frozen, under a new linear classifier
     SegmentationNet(net, num_classes)       a net's body under a small upsampling head: a class per pixel
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,7 +27,7 @@ class LinearProbe(nn.Module):
         self.body = trained.requires_grad_(False)
         self.fc = nn.Linear(trained.fc.in_features, num_classes)
 
-    def train(self, mode: bool = True) -> "LinearProbe":
+    def train(self, mode: bool = True) -> LinearProbe:
         super().train(mode)
         self.body.eval()  # frozen means frozen: the BN running statistics stay those of the first task
         return self
@@ -48,7 +49,7 @@ class ImageNetProbe(nn.Module):
         self.fc = nn.Linear(net.fc.in_features, num_classes)
         self.size = size
 
-    def train(self, mode: bool = True) -> "ImageNetProbe":
+    def train(self, mode: bool = True) -> ImageNetProbe:
         super().train(mode)
         self.body.eval()
         return self
@@ -75,8 +76,12 @@ class SegmentationNet(nn.Module):
         super().__init__()
         channels = body.fc.in_features
         self.body = body
-        self.head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels),
-                                  nn.ReLU(), nn.Conv2d(channels, num_classes, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, num_classes, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(self.head(self.body.features(x)), size=x.shape[-2:], mode="bilinear", align_corners=False)
@@ -87,8 +92,9 @@ def predict_masks(model: nn.Module, images: torch.Tensor, batch_size: int = 256)
     """The class of every pixel (N, H, W), in eval mode."""
     device = next(model.parameters()).device
     with in_mode(model, training=False):
-        return torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [model(images[i : i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)]
+        )
 
 
 def segmentation_scores(predicted: torch.Tensor, truth: torch.Tensor, num_classes: int) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 Skipped, with the reason, where Chromium or Playwright is missing. Every request that is not to the
 local JupyterLab is blocked. Screenshots go to build/screenshots/.
 """
+
 import contextlib
 import os
 import re
@@ -71,10 +72,24 @@ def jupyterlab(folder: Path, profile: str, colab: bool = False):
         env["IPYTHONDIR"] = str(folder / "ipython")
     log = open(folder / "lab.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--ServerApp.token={token}", "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={folder}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--ServerApp.root_dir={folder}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -83,7 +98,9 @@ def jupyterlab(folder: Path, profile: str, colab: bool = False):
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-2000:]}")
+                    raise RuntimeError(
+                        f"JupyterLab did not start: {(folder / 'lab.log').read_text()[-2000:]}"
+                    ) from None
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}", token
     finally:
@@ -96,9 +113,20 @@ def jupyterlab(folder: Path, profile: str, colab: bool = False):
 def browser(tmp_path: Path):
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"], viewport={"width": 1400, "height": 1000})
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+            viewport={"width": 1400, "height": 1000},
+        )
         local = re.compile(r"^(http|ws)://(127\.0\.0\.1|localhost)(:\d+)?/")
         context.route("**/*", lambda route: route.continue_() if local.match(route.request.url) else route.abort())
         try:
@@ -111,9 +139,13 @@ def open_and_run_all(page, url: str, token: str, name: str, timeout: float):
     """Open notebook `name`, wait for its kernel, run all cells, wait until every cell has run."""
     page.goto(f"{url}/lab/tree/{name}?token={token}")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
-    page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp.shell.currentWidget;
         const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-        return k && k.status === 'idle'; }""", timeout=120_000, polling=500)
+        return k && k.status === 'idle'; }""",
+        timeout=120_000,
+        polling=500,
+    )
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -132,8 +164,9 @@ def copy_notebook(name: str, folder: Path) -> None:
 
 
 def wait_for_text(page, locator, text: str, timeout: float = 30):
-    page.wait_for_function("([el, text]) => el.textContent.includes(text)", arg=[locator.element_handle(), text],
-                           timeout=timeout * 1000)
+    page.wait_for_function(
+        "([el, text]) => el.textContent.includes(text)", arg=[locator.element_handle(), text], timeout=timeout * 1000
+    )
 
 
 def wait_for_new_frame(page, image, old: str, timeout: float = 30) -> str:
@@ -207,8 +240,11 @@ def step_slider(page, view, key: str, until_title_has: str) -> None:
     handle.focus()
     handle.press(key)
     # The Output widget's figure is replaced, so look the title up afresh each time.
-    page.wait_for_function("([el, text]) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes(text); }",
-                           arg=[view.element_handle(), until_title_has], timeout=30_000)
+    page.wait_for_function(
+        "([el, text]) => { const t = el.querySelector('.gtitle'); return t && t.textContent.includes(text); }",
+        arg=[view.element_handle(), until_title_has],
+        timeout=30_000,
+    )
 
 
 def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):

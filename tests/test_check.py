@@ -1,4 +1,5 @@
 """The exercise checkers: each passes the reference answer and says exactly what is wrong with a wrong one."""
+
 import pytest
 import torch
 
@@ -42,14 +43,17 @@ def test_basic_block_checker_passes_the_solution_and_pinpoints_mistakes(capsys):
 
     class NoPadding(solutions.BasicBlockAnswer):
         def shortcut(self, x):
-            return x[:, :, ::self.stride, ::self.stride]
+            return x[:, :, :: self.stride, :: self.stride]
 
     class Unfinished(solutions.BasicBlockAnswer):
         def forward(self, x):
             raise NotImplementedError
 
-    for block, message in [(ReluBeforeAddition, "after the addition"), (NoPadding, "raised RuntimeError"),
-                           (Unfinished, "not written yet")]:
+    for block, message in [
+        (ReluBeforeAddition, "after the addition"),
+        (NoPadding, "raised RuntimeError"),
+        (Unfinished, "not written yet"),
+    ]:
         assert not check_basic_block(block)
         assert message in capsys.readouterr().out
 
@@ -92,7 +96,9 @@ def test_both_block_checkers_name_the_layers_a_learner_misnamed(capsys):
             del self.bn1
 
         def forward(self, x):
-            return nn.functional.relu(self.bn2(self.conv2(nn.functional.relu(self.norm1(self.conv1(x))))) + self.shortcut(x))
+            return nn.functional.relu(
+                self.bn2(self.conv2(nn.functional.relu(self.norm1(self.conv1(x))))) + self.shortcut(x)
+            )
 
     class RenamedBottleneck(solutions.BottleneckAnswer):
         def __init__(self, *args):
@@ -144,14 +150,20 @@ def test_normalise_filters_checker_accepts_the_definition_and_names_each_mistake
         return d * w.norm() / d.norm()
 
     def in_place(d, w):
-        return d.mul_(w.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1))) /
-                      d.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1))))
+        return d.mul_(
+            w.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1)))
+            / d.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1)))
+        )
 
     def unit_filters(d, w):  # forgets the weight's norm
         return d / d.flatten(1).norm(dim=1).view(-1, *([1] * (w.dim() - 1)))
 
-    expected = [(not_written, "not written yet"), (whole_tensor, "should have the norm"),
-                (in_place, "in place"), (unit_filters, "should have the norm")]
+    expected = [
+        (not_written, "not written yet"),
+        (whole_tensor, "should have the norm"),
+        (in_place, "in place"),
+        (unit_filters, "should have the norm"),
+    ]
     for mistake, message in expected:
         assert not check_normalise_filters(mistake)
         assert message in capsys.readouterr().out

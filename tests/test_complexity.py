@@ -5,8 +5,9 @@ from resnet_lab.complexity import count_macs, count_parameters, torchvision_mode
 from resnet_lab.models import plain_net, resnet
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                                  "wide_resnet50_2", "vgg19"])
+@pytest.mark.parametrize(
+    "name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2", "vgg19"]
+)
 def test_torchvision_models_match_published_params_and_gmacs(name):
     # torchvision weights metadata: parameters exactly, GFLOPS (multiply-adds) to within 3%.
     params, gmacs, _ = reference.TORCHVISION_MODELS[name]

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from resnet_lab.data import (DeviceLoader, load_cifar10, load_dataset, load_digits, make_synthetic,
-                             random_crop, random_flip)
+from resnet_lab.data import (
+    DeviceLoader,
+    load_cifar10,
+    load_dataset,
+    load_digits,
+    make_synthetic,
+    random_crop,
+    random_flip,
+)
 
 
 def test_digits_load_offline_as_normalised_tensors_with_metadata():
@@ -96,7 +103,7 @@ def test_random_crop_cuts_a_window_of_the_zero_padded_image():
     padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
     shifts = set()
     for img, out in zip(padded, cropped):
-        matches = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(img[:, dy:dy + 6, dx:dx + 6], out)]
+        matches = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(img[:, dy : dy + 6, dx : dx + 6], out)]
         assert matches
         shifts.add(matches[0])
     assert len(shifts) > 10  # shifts differ from image to image
@@ -163,8 +170,14 @@ def test_digits_padded_to_16_have_a_background_border():
     assert raw[:, 0, border].abs().max() < 1e-4 and raw[:, 0, 4:12, 4:12].max() > 15
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(size=12), r"size=12.*multiple of 8"), (dict(size=4), r"size=4"),
-                                             (dict(size=16, resize="crop"), r"resize='crop'.*upsample.*pad")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(size=12), r"size=12.*multiple of 8"),
+        (dict(size=4), r"size=4"),
+        (dict(size=16, resize="crop"), r"resize='crop'.*upsample.*pad"),
+    ],
+)
 def test_bad_digit_sizes_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_digits(**kwargs)

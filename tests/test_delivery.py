@@ -1,4 +1,5 @@
 """Where learners open the course: Binder (repo2docker), conda, and Colab's set-up cell."""
+
 import json
 import os
 import re
@@ -24,11 +25,14 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 @pytest.fixture(scope="module")
 def dockerfile():
     """The Dockerfile Binder would build, from repo2docker's dry run (no Docker engine needed)."""
-    r2d = shutil.which("jupyter-repo2docker", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-repo2docker")
+    r2d = shutil.which("jupyter-repo2docker", path=str(Path(sys.executable).parent)) or shutil.which(
+        "jupyter-repo2docker"
+    )
     if r2d is None:
         pytest.skip("jupyter-repo2docker is not installed")
-    result = subprocess.run([r2d, "--no-build", "--no-run", "--debug", str(ROOT)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [r2d, "--no-build", "--no-run", "--debug", str(ROOT)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout + result.stderr
 
@@ -39,7 +43,7 @@ def test_binder_installs_graphviz_cpu_torch_and_the_package(dockerfile):
     requirements = (ROOT / "binder/requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements  # not the CUDA build
     assert "-e .[lab]" in requirements
-    tested = re.search(r'^TORCH \?= (.+)$', (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    tested = re.search(r"^TORCH \?= (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
     assert [line for line in requirements.splitlines() if line.startswith("torch")] == tested  # pinned, not drifting
     # the local install must run after the repository is copied in
     assert dockerfile.index("COPY --chown=0:0 src/ ${REPO_DIR}/") < dockerfile.index('-r "binder/requirements.txt"')
@@ -74,7 +78,7 @@ def test_learner_installs_leave_the_test_stack_out():
     lab = project()["optional-dependencies"]["lab"]
     assert {_name(r) for r in lab} == {"jupyterlab", "ipykernel"}
     makefile = (ROOT / "Makefile").read_text()
-    lab_recipe = makefile[makefile.index("$(VENV)/.installed-lab:"):makefile.index("$(VENV)/.installed-test:")]
+    lab_recipe = makefile[makefile.index("$(VENV)/.installed-lab:") : makefile.index("$(VENV)/.installed-test:")]
     assert '-e ".[lab]"' in lab_recipe and ".[test]" not in lab_recipe
     assert re.search(r"^lab: install$", makefile, re.M)
 
@@ -102,14 +106,34 @@ def test_pip_resolves_the_course_on_colab_without_changing_colabs_packages(tmp_p
     constraints = tmp_path / "colab.txt"
     constraints.write_text("\n".join(f"{k}=={v}" for k, v in colab_versions().items()) + "\n")
     report = tmp_path / "report.json"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                             "--report", str(report), "-c", str(constraints), str(ROOT)],
-                            capture_output=True, text=True, timeout=600, env={**os.environ, "PIP_CONSTRAINT": ""})
-    if result.returncode and re.search(r"NewConnectionError|Max retries|Could not fetch|Network is unreachable",
-                                       result.stderr):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            "-c",
+            str(constraints),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PIP_CONSTRAINT": ""},
+    )
+    if result.returncode and re.search(
+        r"NewConnectionError|Max retries|Could not fetch|Network is unreachable", result.stderr
+    ):
         pytest.skip("no package index reachable")
     assert result.returncode == 0, result.stderr[-3000:]
-    installed = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
+    installed = {
+        i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]
+    }
     for name in ("torch", "torchvision", "ipywidgets", "plotly", "numpy"):
         assert installed[name] == colab_versions()[name]
 
@@ -175,7 +199,10 @@ def test_torch_installer_asks_for_cpu_wheels_only_where_no_gpu_can_use_cuda():
     with pytest.raises(ValueError, match="TORCH_VARIANT='rocm'"):
         wants_cpu_wheels("Linux", False, variant="rocm")
     assert cpu_requirements(["torch==2.14.1", "torchvision==0.29.1", "torch>=2.3"]) == [
-        "torch==2.14.1+cpu", "torchvision==0.29.1+cpu", "torch>=2.3"]
+        "torch==2.14.1+cpu",
+        "torchvision==0.29.1+cpu",
+        "torch>=2.3",
+    ]
 
 
 def test_torch_installer_falls_back_in_one_line_when_the_cpu_index_fails(monkeypatch, capsys):
@@ -185,8 +212,9 @@ def test_torch_installer_falls_back_in_one_line_when_the_cpu_index_fails(monkeyp
     finally:
         sys.path.pop(0)
     calls = []
-    monkeypatch.setattr(install_torch, "pip",
-                        lambda *args, **kwargs: calls.append(args) or (1 if "--index-url" in args else 0))
+    monkeypatch.setattr(
+        install_torch, "pip", lambda *args, **kwargs: calls.append(args) or (1 if "--index-url" in args else 0)
+    )
     monkeypatch.setattr(install_torch.platform, "system", lambda: "Linux")
     monkeypatch.setattr(install_torch.shutil, "which", lambda name: None)
     monkeypatch.delenv("TORCH_VARIANT", raising=False)

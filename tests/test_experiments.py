@@ -6,12 +6,21 @@ import pytest
 import torch
 
 from resnet_lab import course
-from resnet_lab.data import make_synthetic, subset
-from resnet_lab.course.experiments import (build_net, build_wrn, compare, net_label, results_table, side_by_side_lanes,
-                                    train_model, train_net, train_side_by_side)
-from resnet_lab.models import CifarResNet
+from resnet_lab.course.experiments import (
+    build_net,
+    build_wrn,
+    compare,
+    net_label,
+    results_table,
+    side_by_side_lanes,
+    train_model,
+    train_net,
+    train_side_by_side,
+)
 from resnet_lab.course.profiles import get_profile
 from resnet_lab.course.widgets import LivePlot
+from resnet_lab.data import make_synthetic, subset
+from resnet_lab.models import CifarResNet
 
 
 def test_labels_read_like_the_paper():
@@ -54,6 +63,7 @@ def test_a_changed_setting_never_resumes_a_stale_checkpoint(tmp_path, capsys):
         fit_args = {k: v for k, v in changed.items() if k not in ("zero_init_residual", "seed")}
         if "zero_init_residual" in changed:
             from resnet_lab.course.experiments import build_net, train_model
+
             train_model(build_net(8, "A", data, profile, zero_init_residual=True), data, profile, "res-8")
         else:
             train_net(8, "A", data, profile, seed=changed.get("seed", 0), **fit_args)
@@ -111,16 +121,23 @@ def two_threads():
 
 
 def pair(data, profile, **kwargs):
-    return {label: build_net(8, shortcut, data, profile, **kwargs) for label, shortcut in (("plain-8", None), ("res-8", "A"))}
+    return {
+        label: build_net(8, shortcut, data, profile, **kwargs)
+        for label, shortcut in (("plain-8", None), ("res-8", "A"))
+    }
 
 
 def test_side_by_side_trains_at_the_same_time_and_exactly_as_one_after_the_other(two_threads):
     data = make_synthetic(n_train=64, num_classes=4)
     profile = tiny_profile(steps=6)
     meet = threading.Barrier(2, timeout=30)  # both nets must reach step 3 together: one after the other never would
-    together = train_side_by_side(pair(data, profile), data, profile, plot=LivePlot(),
-                                  callbacks={label: [lambda h: len(h.steps) == 3 and meet.wait() and None]
-                                             for label in ("plain-8", "res-8")})
+    together = train_side_by_side(
+        pair(data, profile),
+        data,
+        profile,
+        plot=LivePlot(),
+        callbacks={label: [lambda h: len(h.steps) == 3 and meet.wait() and None] for label in ("plain-8", "res-8")},
+    )
     torch.set_num_threads(1)  # the side-by-side nets each ran on one thread
     alone = {label: train_model(net, data, profile, label) for label, net in pair(data, profile).items()}
     assert list(together) == ["plain-8", "res-8"]
@@ -134,8 +151,12 @@ def test_side_by_side_only_where_it_pays(two_threads):
     profile = tiny_profile()
     assert side_by_side_lanes(pair(data, profile)) == 2
     assert side_by_side_lanes({"one": build_net(8, "A", data, profile)}) == 1
-    assert side_by_side_lanes({"a": build_wrn(10, 1, data, profile, dropout=0.3),
-                               "b": build_wrn(10, 1, data, profile, dropout=0.3)}) == 1  # a shared generator
+    assert (
+        side_by_side_lanes(
+            {"a": build_wrn(10, 1, data, profile, dropout=0.3), "b": build_wrn(10, 1, data, profile, dropout=0.3)}
+        )
+        == 1
+    )  # a shared generator
     assert side_by_side_lanes(pair(data, profile), compile=True) == 1  # torch.compile is not thread-safe
     torch.set_num_threads(1)  # the smoke profile's setting
     assert side_by_side_lanes(pair(data, profile)) == 1
@@ -148,12 +169,17 @@ def test_more_nets_than_threads_share_the_lanes_and_train_as_alone(two_threads):
     profile = tiny_profile(steps=5)
 
     def four():
-        return {f"{kind}-{depth}": build_net(depth, shortcut, data, profile)
-                for depth in (8, 14) for kind, shortcut in (("plain", None), ("res", "A"))}
+        return {
+            f"{kind}-{depth}": build_net(depth, shortcut, data, profile)
+            for depth in (8, 14)
+            for kind, shortcut in (("plain", None), ("res", "A"))
+        }
 
     assert side_by_side_lanes(four()) == 2
     threads = {}
-    record = {label: [lambda h: threads.setdefault(h.label, threading.current_thread().name) and None] for label in four()}
+    record = {
+        label: [lambda h: threads.setdefault(h.label, threading.current_thread().name) and None] for label in four()
+    }
     together = train_side_by_side(four(), data, profile, callbacks=record)
     assert list(together) == ["plain-8", "res-8", "plain-14", "res-14"]
     assert threads["plain-8"] == threads["plain-14"] != threads["res-8"] == threads["res-14"]  # lane 0, lane 1
@@ -181,7 +207,10 @@ def test_stopping_the_cell_stops_every_net_side_by_side(two_threads):
 def test_side_by_side_raises_a_net_s_error_and_checks_its_callbacks(two_threads):
     data = make_synthetic(n_train=64, num_classes=4)
     profile = tiny_profile()
-    nets = {"fits": build_net(8, "A", data, profile), "three channels": CifarResNet(8, shortcut="A", width=2, in_channels=3)}
+    nets = {
+        "fits": build_net(8, "A", data, profile),
+        "three channels": CifarResNet(8, shortcut="A", width=2, in_channels=3),
+    }
     with pytest.raises(ValueError, match="in_channels=1"):
         train_side_by_side(nets, data, profile)
     with pytest.raises(ValueError, match=r"callbacks for \['res-20'\]"):
@@ -195,8 +224,10 @@ def test_side_by_side_takes_a_dataset_and_options_per_net(two_threads):
     sets, options = {"plain-8": data, "res-8": small}, {"res-8": {"batch_size": 16}}
     together = train_side_by_side(pair(data, profile), sets, profile, options=options)
     torch.set_num_threads(1)
-    alone = {label: train_model(net, sets[label], profile, label, **options.get(label, {}))
-             for label, net in pair(data, profile).items()}
+    alone = {
+        label: train_model(net, sets[label], profile, label, **options.get(label, {}))
+        for label, net in pair(data, profile).items()
+    }
     assert all(together[label].loss == alone[label].loss for label in alone)
     assert together["res-8"].images == 3 * 16 and together["plain-8"].images == 3 * 32
     with pytest.raises(ValueError, match=r"data for \['plain-8'\]"):

@@ -6,6 +6,7 @@ batches under cifar-10-batches-py/). torchvision checks each file's md5 against 
 so the kernels skip that one check (an IPython start-up file); everything else is torchvision's code.
 On the gpu profile a notebook's claim checks report instead of raising: none may fail here.
 """
+
 import pickle
 import shutil
 import time
@@ -57,8 +58,9 @@ def run(path: Path, monkeypatch) -> nbformat.NotebookNode:
     monkeypatch.setenv("RESNET_LAB_STEPS", str(STEPS))
     monkeypatch.setenv("IPYTHONDIR", str(path.parent / "ipython"))
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return notebook
 
 

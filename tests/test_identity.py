@@ -1,4 +1,5 @@
 """Learning the identity (resnet_lab.identity)."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """The ImageNet ResNets built from the course's blocks are torchvision's, weight for weight."""
+
 import pytest
 import torch
 import torchvision
@@ -7,8 +8,9 @@ from resnet_lab.complexity import count_macs, count_parameters
 from resnet_lab.imagenet import imagenet_resnet, load_torchvision_state_dict
 
 
-@pytest.mark.parametrize("depth, params", [(18, 11_689_512), (34, 21_797_672), (50, 25_557_032),
-                                           (101, 44_549_160), (152, 60_192_808)])
+@pytest.mark.parametrize(
+    "depth, params", [(18, 11_689_512), (34, 21_797_672), (50, 25_557_032), (101, 44_549_160), (152, 60_192_808)]
+)
 def test_parameter_counts_equal_torchvisions(depth, params):
     with torch.device("meta"):
         assert count_parameters(imagenet_resnet(depth)) == params
@@ -45,8 +47,10 @@ def test_stride_on_the_1x1_gives_the_papers_multiply_adds():
     assert count_parameters(v15) == count_parameters(paper)
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(depth=20), r"depth=20.*18, 34, 50, 101, 152"),
-                                             (dict(depth=50, num_classes=0), r"num_classes=0.*positive")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(depth=20), r"depth=20.*18, 34, 50, 101, 152"), (dict(depth=50, num_classes=0), r"num_classes=0.*positive")],
+)
 def test_bad_arguments_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         imagenet_resnet(**kwargs)
@@ -56,7 +60,8 @@ def test_pretrained_weights_offline_say_why_and_return_none(monkeypatch, capsys,
     from resnet_lab.imagenet import pretrained_resnet18
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no cached weights
-    monkeypatch.setattr("torch.hub.download_url_to_file",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError("Name or service not known")))
+    monkeypatch.setattr(
+        "torch.hub.download_url_to_file", lambda *a, **k: (_ for _ in ()).throw(OSError("Name or service not known"))
+    )
     assert pretrained_resnet18() is None
     assert "need a download" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Loss landscapes (resnet_lab.landscape): filter normalisation and the grid."""
+
 import pytest
 import torch
 
@@ -28,7 +29,9 @@ def test_filter_normalisation_keeps_the_direction_of_each_filter(net):
     raw = {name: torch.randn_like(p) for name, p in net.named_parameters()}
     normalised = filter_normalise(raw, net)
     w = net.conv1.weight
-    cosine = torch.nn.functional.cosine_similarity(raw["conv1.weight"].flatten(1), normalised["conv1.weight"].flatten(1))
+    cosine = torch.nn.functional.cosine_similarity(
+        raw["conv1.weight"].flatten(1), normalised["conv1.weight"].flatten(1)
+    )
     assert torch.allclose(cosine, torch.ones(w.shape[0]), atol=1e-6)
 
 

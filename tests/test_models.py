@@ -3,8 +3,15 @@ import torch
 
 from resnet_lab import reference
 from resnet_lab.complexity import count_parameters
-from resnet_lab.models import (CifarResNet, ZeroPadShortcut, blocks_per_stage,
-                               plain_net, resnet, valid_depths, wide_resnet)
+from resnet_lab.models import (
+    CifarResNet,
+    ZeroPadShortcut,
+    blocks_per_stage,
+    plain_net,
+    resnet,
+    valid_depths,
+    wide_resnet,
+)
 
 
 @pytest.mark.parametrize("depth", [20, 32, 44, 56, 110])
@@ -38,14 +45,17 @@ def test_resnet164_bottleneck_preact_is_1_7M_parameters():
     assert abs(count_parameters(resnet(164, block="bottleneck", preact=True)) - 1.7e6) < 0.05e6
 
 
-@pytest.mark.parametrize("kwargs,shape", [
-    (dict(depth=8, in_channels=1, width=8), (5, 1, 8, 8)),
-    (dict(depth=20), (5, 3, 32, 32)),
-    (dict(depth=11, block="bottleneck"), (5, 3, 32, 32)),
-    (dict(depth=14, preact=True, shortcut="B", num_classes=100), (5, 3, 32, 32)),
-    (dict(depth=8, shortcut="C", dropout=0.3), (5, 3, 16, 16)),
-    (dict(depth=8, shortcut=None, widen_factor=2), (5, 3, 32, 32)),
-])
+@pytest.mark.parametrize(
+    "kwargs,shape",
+    [
+        (dict(depth=8, in_channels=1, width=8), (5, 1, 8, 8)),
+        (dict(depth=20), (5, 3, 32, 32)),
+        (dict(depth=11, block="bottleneck"), (5, 3, 32, 32)),
+        (dict(depth=14, preact=True, shortcut="B", num_classes=100), (5, 3, 32, 32)),
+        (dict(depth=8, shortcut="C", dropout=0.3), (5, 3, 16, 16)),
+        (dict(depth=8, shortcut=None, widen_factor=2), (5, 3, 32, 32)),
+    ],
+)
 def test_every_variant_maps_images_to_class_scores(kwargs, shape):
     model = CifarResNet(**kwargs)
     out = model(torch.randn(shape))
@@ -79,8 +89,9 @@ def test_option_b_projects_only_where_the_shape_changes_and_c_everywhere():
     assert isinstance(resnet(20, shortcut="B").layer1[0].shortcut, torch.nn.Identity)
 
 
-@pytest.mark.parametrize("block,preact", [("basic", False), ("basic", True),
-                                          ("bottleneck", False), ("bottleneck", True)])
+@pytest.mark.parametrize(
+    "block,preact", [("basic", False), ("basic", True), ("bottleneck", False), ("bottleneck", True)]
+)
 def test_zero_initialised_block_is_the_identity(block, preact):
     torch.manual_seed(0)
     model = resnet(valid_depths(block)[1], block=block, preact=preact, zero_init_residual=True)
@@ -122,20 +133,23 @@ def test_valid_depths_are_6n_plus_2_and_9n_plus_2():
         assert len(resnet(depth, width=1).blocks()) == 3 * (depth - 2) // 6
 
 
-@pytest.mark.parametrize("kwargs,names", [
-    (dict(depth=21), ["depth=21", "6n+2", "8, 14, 20"]),
-    (dict(depth=2), ["depth=2", "n >= 1"]),
-    (dict(depth=20.0), ["depth=20.0"]),
-    (dict(depth=21, block="bottleneck"), ["depth=21", "block='bottleneck'", "9n+2", "11, 20, 29"]),
-    (dict(depth=20, block="wide"), ["block='wide'", "basic"]),
-    (dict(depth=20, shortcut="D"), ["shortcut='D'", "'A', 'B', 'C'"]),
-    (dict(depth=20, width=0), ["width=0", "positive integer"]),
-    (dict(depth=20, widen_factor=-1), ["widen_factor=-1"]),
-    (dict(depth=20, in_channels=0), ["in_channels=0"]),
-    (dict(depth=20, num_classes=1.5), ["num_classes=1.5"]),
-    (dict(depth=20, dropout=1.5), ["dropout=1.5", "[0, 1)"]),
-    (dict(depth=20, shortcut=None, zero_init_residual=True), ["zero_init_residual", "plain"]),
-])
+@pytest.mark.parametrize(
+    "kwargs,names",
+    [
+        (dict(depth=21), ["depth=21", "6n+2", "8, 14, 20"]),
+        (dict(depth=2), ["depth=2", "n >= 1"]),
+        (dict(depth=20.0), ["depth=20.0"]),
+        (dict(depth=21, block="bottleneck"), ["depth=21", "block='bottleneck'", "9n+2", "11, 20, 29"]),
+        (dict(depth=20, block="wide"), ["block='wide'", "basic"]),
+        (dict(depth=20, shortcut="D"), ["shortcut='D'", "'A', 'B', 'C'"]),
+        (dict(depth=20, width=0), ["width=0", "positive integer"]),
+        (dict(depth=20, widen_factor=-1), ["widen_factor=-1"]),
+        (dict(depth=20, in_channels=0), ["in_channels=0"]),
+        (dict(depth=20, num_classes=1.5), ["num_classes=1.5"]),
+        (dict(depth=20, dropout=1.5), ["dropout=1.5", "[0, 1)"]),
+        (dict(depth=20, shortcut=None, zero_init_residual=True), ["zero_init_residual", "plain"]),
+    ],
+)
 def test_bad_arguments_raise_a_clear_value_error(kwargs, names):
     with pytest.raises(ValueError) as error:
         CifarResNet(**kwargs)

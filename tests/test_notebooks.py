@@ -2,6 +2,7 @@
 
 (nbval itself runs them: `pytest --nbval notebooks/`, part of `make test`.)
 """
+
 import json
 import re
 import shutil
@@ -32,8 +33,8 @@ def test_notebook_opens_with_goals_badges_and_the_set_up_cell(path):
     notebook = nbformat.read(path, as_version=4)
     title, setup = notebook.cells[0], notebook.cells[1]
     assert title.source.startswith("# ") and "You will learn" in title.source
-    assert f"colab.research.google.com/github/" in title.source and f"notebooks/{path.name}" in title.source
-    assert f"mybinder.org/v2/gh/" in title.source and f"urlpath=lab/tree/notebooks/{path.name}" in title.source
+    assert "colab.research.google.com/github/" in title.source and f"notebooks/{path.name}" in title.source
+    assert "mybinder.org/v2/gh/" in title.source and f"urlpath=lab/tree/notebooks/{path.name}" in title.source
     assert "google.colab" in setup.source and "%pip install" in setup.source
     assert "start(" in setup.source
     assert re.match(r"device: \S+ · profile: cpu ", setup.outputs[0].text), "outputs must come from the cpu profile"
@@ -52,16 +53,41 @@ def test_ignored_cells_are_few_and_explained(path):
 def test_nbval_fails_when_a_notebook_output_changes(tmp_path):
     path = NOTEBOOKS[0]
     notebook = json.loads(path.read_text())
-    checked = next(c for c in notebook["cells"] if c["cell_type"] == "code" and c["outputs"]
-                   and "NBVAL_IGNORE_OUTPUT" not in "".join(c["source"]) and "start(" not in "".join(c["source"]))
+    checked = next(
+        c
+        for c in notebook["cells"]
+        if c["cell_type"] == "code"
+        and c["outputs"]
+        and "NBVAL_IGNORE_OUTPUT" not in "".join(c["source"])
+        and "start(" not in "".join(c["source"])
+    )
     stream = next(o for o in checked["outputs"] if o["output_type"] == "stream")
     stream["text"] = ["a different result\n"]
     broken = tmp_path / path.name
     broken.write_text(json.dumps(notebook))
     shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")  # the smoke profile
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-                             "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "notebooks/sanitize.cfg"),
-                             "--rootdir", str(tmp_path), "-c", "/dev/null", str(broken)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval",
+            "--nbval-current-env",
+            "--nbval-sanitize-with",
+            str(ROOT / "notebooks/sanitize.cfg"),
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            "/dev/null",
+            str(broken),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 1, result.stdout[-2000:]
     assert "1 failed" in result.stdout and "a different result" in result.stdout

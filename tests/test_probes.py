@@ -139,7 +139,7 @@ def test_scaling_every_shortcut_by_lambda_scales_the_gradient_by_lambda_per_bloc
         model.set_skip_scale(lam)
         a = probes.gradient_norms(model, x, y, wrt="activations").values
         relative[lam] = a[0] / a[-2]  # 7 shortcuts between block 1 and block 8
-    assert relative[0.8] / relative[1.0] == pytest.approx(0.8 ** 7, rel=1e-6)
+    assert relative[0.8] / relative[1.0] == pytest.approx(0.8**7, rel=1e-6)
 
 
 def test_probes_give_the_same_numbers_on_a_channels_last_model():

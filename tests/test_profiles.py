@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from resnet_lab.models import valid_depths
 from resnet_lab.course.profiles import ENV_VAR, PROFILES, get_profile
 
 
@@ -29,8 +28,8 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
 
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_every_profile_builds_its_nets_for_its_dataset(name):
-    from resnet_lab.data import load_dataset
     from resnet_lab.course.experiments import build_net
+    from resnet_lab.data import load_dataset
 
     p = PROFILES[name]
     shapes = {"digits": (1, 16, 16, 10), "cifar10": (3, 32, 32, 10)}  # CIFAR-10 is not loaded: no network here

@@ -4,11 +4,12 @@ A deeper plain net ends with a clearly higher *training* loss than a shallower o
 net of the same depth trains about as well as the shallow one. DESIGN.md: in 100-step runs the deep
 residual net may trail the shallow one a little (0.02-0.09), so margins are checked, not an order.
 """
+
 import pytest
 
-from resnet_lab.data import load_dataset
 from resnet_lab.course.experiments import train_net
 from resnet_lab.course.profiles import get_profile
+from resnet_lab.data import load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Shattered gradients (resnet_lab.shattered)."""
+
 import pytest
 import torch
 from torch import nn

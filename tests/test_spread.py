@@ -1,4 +1,5 @@
 """Recorded seeds beside a learner's run (resnet_lab.course.records, benchmarks/seed_spread.py)."""
+
 import json
 import re
 from pathlib import Path
@@ -20,8 +21,15 @@ def write(tmp_path, experiments, profile="cpu"):
 
 
 def test_your_run_is_printed_beside_the_mean_and_spread_of_the_seeds(tmp_path, capsys):
-    path = write(tmp_path, {"degradation": {"plain-56": {"final training loss": [1.0, 1.2, 1.4]},
-                                            "res-56": {"final training loss": [0.01, 0.02, 0.03]}}})
+    path = write(
+        tmp_path,
+        {
+            "degradation": {
+                "plain-56": {"final training loss": [1.0, 1.2, 1.4]},
+                "res-56": {"final training loss": [0.01, 0.02, 0.03]},
+            }
+        },
+    )
     history = History(label="plain-56", loss=[1.5] * 10)
     seed_spread("degradation", {"plain-56": history, "plain-20": History(loss=[0.1])}, PROFILES["cpu"], path)
     out = capsys.readouterr().out

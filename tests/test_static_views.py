@@ -4,7 +4,7 @@ Every figure (plotly figures, frozen live plots, widgets) must be saved with a P
 HTML that nbconvert makes must show each one as a visible picture in a real browser (Debian's Chromium).
 Screenshots go to build/screenshots/.
 """
-import re
+
 import shutil
 import sys
 from pathlib import Path
@@ -16,14 +16,23 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FIGURE_TYPES = {"application/vnd.plotly.v1+json", "application/vnd.jupyter.widget-view+json", "image/png",
-                "image/svg+xml"}
+FIGURE_TYPES = {
+    "application/vnd.plotly.v1+json",
+    "application/vnd.jupyter.widget-view+json",
+    "image/png",
+    "image/svg+xml",
+}
 
 
 def figure_outputs(notebook) -> list[dict]:
     """Every output that is a picture of some kind: a plotly figure, a widget, or an image."""
-    return [output.get("data", {}) for cell in notebook.cells if cell.cell_type == "code"
-            for output in cell.outputs if FIGURE_TYPES & set(output.get("data", {}))]
+    return [
+        output.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if FIGURE_TYPES & set(output.get("data", {}))
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -50,8 +59,10 @@ def test_nbconvert_html_shows_every_figure_in_a_browser(path, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-                       else route.abort())  # offline, like a reader's browser with scripts blocked
+            page.route(
+                "**/*",
+                lambda route: route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort(),
+            )  # offline, like a reader's browser with scripts blocked
             page.goto(page_file.as_uri())
             page.wait_for_load_state("load")
             visible = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output img')]

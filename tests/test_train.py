@@ -47,8 +47,9 @@ def test_paper_schedule_divides_lr_by_10_at_half_and_three_quarters():
 
 def test_warmup_trains_at_warmup_lr_first(data):
     # He et al. 2015: ResNet-110 starts at 0.01 for ~400 iterations, then 0.1.
-    history = fit(small_net(), data, steps=10, batch_size=32, warmup_steps=4, milestones=(0.8,),
-                  progress=False, eval_at_end=False)
+    history = fit(
+        small_net(), data, steps=10, batch_size=32, warmup_steps=4, milestones=(0.8,), progress=False, eval_at_end=False
+    )
     assert history.lr == pytest.approx([0.01] * 4 + [0.1] * 4 + [0.01] * 2)
 
 
@@ -69,12 +70,27 @@ def test_resume_reproduces_uninterrupted_losses(data, tmp_path):
             raise KeyboardInterrupt  # what the Jupyter stop button sends
 
     path = tmp_path / "run.pt"
-    first = fit(small_net(**model_kwargs), data, steps=12, batch_size=32, progress=False,
-                checkpoint=path, checkpoint_every=5, callbacks=[interrupt_after_7])
+    first = fit(
+        small_net(**model_kwargs),
+        data,
+        steps=12,
+        batch_size=32,
+        progress=False,
+        checkpoint=path,
+        checkpoint_every=5,
+        callbacks=[interrupt_after_7],
+    )
     assert first.stop_reason == "interrupted" and len(first.steps) == 7
     # A new session: a fresh model (other init), the same call; it picks up at step 7.
-    second = fit(small_net(seed=99, **model_kwargs), data, steps=12, batch_size=32, progress=False,
-                 checkpoint=path, checkpoint_every=5)
+    second = fit(
+        small_net(seed=99, **model_kwargs),
+        data,
+        steps=12,
+        batch_size=32,
+        progress=False,
+        checkpoint=path,
+        checkpoint_every=5,
+    )
     assert second.steps == full.steps
     assert second.loss == full.loss
     assert second.test_loss[-1] == full.test_loss[-1]
@@ -106,8 +122,15 @@ def test_non_finite_loss_stops_with_a_message_and_keeps_the_last_good_weights(da
     model = NaNAfter(small_net(), n=6)
     snapshots = []
     with pytest.warns(UserWarning, match="non-finite loss"):
-        history = fit(model, data, steps=20, batch_size=32, progress=False, eval_at_end=False,
-                      callbacks=[lambda h: snapshots.append({k: v.clone() for k, v in model.state_dict().items()})])
+        history = fit(
+            model,
+            data,
+            steps=20,
+            batch_size=32,
+            progress=False,
+            eval_at_end=False,
+            callbacks=[lambda h: snapshots.append({k: v.clone() for k, v in model.state_dict().items()})],
+        )
     assert "step 6" in history.stop_reason and "lr" in history.stop_reason
     assert len(history.steps) == 5 and all(math.isfinite(v) for v in history.loss)
     after_step_5 = snapshots[4]
@@ -185,13 +208,16 @@ def test_device_selection_prefers_cuda_then_mps_then_cpu(monkeypatch):
     assert pick_device() == torch.device("cuda")
 
 
-@pytest.mark.parametrize("capability,expected", [
-    ((7, 5), torch.float16),  # Colab's T4: bf16 only through slow emulation, so float16 + loss scaling
-    ((7, 0), torch.float16),  # V100
-    ((8, 0), torch.bfloat16),  # A100: native bf16
-    ((8, 9), torch.bfloat16),  # L4
-    ((9, 0), torch.bfloat16),  # H100
-])
+@pytest.mark.parametrize(
+    "capability,expected",
+    [
+        ((7, 5), torch.float16),  # Colab's T4: bf16 only through slow emulation, so float16 + loss scaling
+        ((7, 0), torch.float16),  # V100
+        ((8, 0), torch.bfloat16),  # A100: native bf16
+        ((8, 9), torch.bfloat16),  # L4
+        ((9, 0), torch.bfloat16),  # H100
+    ],
+)
 def test_autocast_uses_bfloat16_only_on_gpus_that_have_it_natively(monkeypatch, capability, expected):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what a T4 answers too
@@ -205,16 +231,19 @@ def test_autocast_on_cpu_only_on_request():
     assert autocast_dtype(cpu, None) is None and autocast_dtype(cpu, True) == torch.bfloat16
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(steps=0), "steps=0"),
-    (dict(steps=2.5), "steps=2.5"),
-    (dict(batch_size=10_000), "batch_size=10000"),
-    (dict(eval_every=-1), "eval_every=-1"),
-    (dict(lr=0), "lr=0"),
-    (dict(milestones=(1.5,)), "milestones=(1.5,)"),
-    (dict(checkpoint_every=5), "checkpoint_every=5 needs a checkpoint"),
-    (dict(warmup_steps=-1), "warmup_steps=-1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(steps=0), "steps=0"),
+        (dict(steps=2.5), "steps=2.5"),
+        (dict(batch_size=10_000), "batch_size=10000"),
+        (dict(eval_every=-1), "eval_every=-1"),
+        (dict(lr=0), "lr=0"),
+        (dict(milestones=(1.5,)), "milestones=(1.5,)"),
+        (dict(checkpoint_every=5), "checkpoint_every=5 needs a checkpoint"),
+        (dict(warmup_steps=-1), "warmup_steps=-1"),
+    ],
+)
 def test_bad_arguments_raise_before_training(data, kwargs, message):
     model = small_net()
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -232,16 +261,22 @@ def test_torch_compile_path_gives_the_same_losses_on_cpu(data):
 
 def test_a_model_for_other_images_is_refused_before_training(data):
     # synthetic data: 1-channel 8x8 images, 4 classes
-    with pytest.raises(ValueError, match=r"model does not accept the images of data='synthetic' \(shape \(1, 8, 8\)\): "
-                                         r"build it with in_channels=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"model does not accept the images of data='synthetic' \(shape \(1, 8, 8\)\): "
+        r"build it with in_channels=1",
+    ):
         fit(resnet(8, width=4, in_channels=3, num_classes=4), data, steps=2, batch_size=32, progress=False)
 
 
 def test_a_model_with_too_few_outputs_is_refused_before_training(data):
     model = resnet(8, width=4, in_channels=1, num_classes=3)
     before = [p.clone() for p in model.parameters()]
-    with pytest.raises(ValueError, match=r"model gives \(3,\) outputs per image, but data='synthetic' has 4 classes: "
-                                         r"build it with num_classes=4"):
+    with pytest.raises(
+        ValueError,
+        match=r"model gives \(3,\) outputs per image, but data='synthetic' has 4 classes: "
+        r"build it with num_classes=4",
+    ):
         fit(model, data, steps=2, batch_size=32, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # nothing was trained
 
@@ -256,7 +291,9 @@ def test_channels_last_where_the_benchmark_found_it_faster():
     big = make_synthetic(n_train=64, n_test=16, channels=3, size=32)
     model = resnet(8, width=4, num_classes=4)
     fit(model, big, steps=1, batch_size=32, progress=False, eval_at_end=False)
-    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last) and not model.conv1.weight.is_contiguous()
+    assert (
+        model.conv1.weight.is_contiguous(memory_format=torch.channels_last) and not model.conv1.weight.is_contiguous()
+    )
 
 
 def test_training_time_leaves_out_evaluation_and_callbacks(data, monkeypatch):
@@ -281,8 +318,7 @@ def test_training_time_leaves_out_evaluation_and_callbacks(data, monkeypatch):
 
     monkeypatch.setattr(train, "evaluate", slow_evaluate)
     monkeypatch.setattr(train, "train_step", step_of_one_second)
-    history = fit(small_net(), data, steps=4, batch_size=32, eval_every=2, progress=False,
-                  callbacks=[slow_callback])
+    history = fit(small_net(), data, steps=4, batch_size=32, eval_every=2, progress=False, callbacks=[slow_callback])
     assert history.elapsed == [1.0, 2.0, 3.0, 4.0] and history.seconds == 4.0
     assert history.images_per_second == 4 * 32 / 4.0
 
@@ -295,7 +331,9 @@ def test_evaluation_follows_the_model_s_memory_format():
     seen = []
     torch.manual_seed(0)
     model = resnet(8, width=4, in_channels=3, num_classes=4)
-    model.register_forward_pre_hook(lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    model.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
     evaluate(model, data.test_images, data.test_labels)
     assert not uses_channels_last(model) and seen == [False]
     fit(model, data, steps=2, batch_size=32, progress=False, eval_at_end=False, channels_last=True)

@@ -1,4 +1,5 @@
 """Reusing a trained body (resnet_lab.transfer), the canvases task, and the residual-stream MLP."""
+
 import pytest
 import torch
 
@@ -28,10 +29,15 @@ def test_few_labels_draws_that_many_per_class_by_seed(digits):
     assert torch.equal(a.train_images, b.train_images) and not torch.equal(a.train_images, c.train_images)
 
 
-@pytest.mark.parametrize("call, message", [(lambda d: select_classes(d, [1, 1]), r"classes=\[1, 1\].*distinct"),
-                                           (lambda d: select_classes(d, [10]), r"classes=\[10\].*0 to 9"),
-                                           (lambda d: few_labels(d, 0), r"per_class=0.*1 to"),
-                                           (lambda d: few_labels(d, 1000), r"per_class=1000")])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda d: select_classes(d, [1, 1]), r"classes=\[1, 1\].*distinct"),
+        (lambda d: select_classes(d, [10]), r"classes=\[10\].*0 to 9"),
+        (lambda d: few_labels(d, 0), r"per_class=0.*1 to"),
+        (lambda d: few_labels(d, 1000), r"per_class=1000"),
+    ],
+)
 def test_bad_task_arguments_are_clear_errors(digits, call, message):
     with pytest.raises(ValueError, match=message):
         call(digits)
@@ -58,7 +64,7 @@ def test_digit_canvases_label_each_inked_pixel_with_its_digit(digits):
     labelled = canvases.train_labels > 0
     assert (raw[:, 0][labelled] > 4 - 1e-3).all() and (raw[:, 0][~labelled] <= 4 + 1e-3).all()
     for mask in canvases.train_labels:  # two cells of the 2x2 grid hold a digit, each one digit
-        cells = [mask[r:r + 8, c:c + 8] for r in (0, 8) for c in (0, 8)]
+        cells = [mask[r : r + 8, c : c + 8] for r in (0, 8) for c in (0, 8)]
         inked = [cell[cell > 0].unique() for cell in cells if (cell > 0).any()]
         assert len(inked) <= 2 and all(len(u) == 1 for u in inked)
     with pytest.raises(ValueError, match="per_canvas=5"):

@@ -1,4 +1,5 @@
 """The live plot, the experiment panel and slider plots, driven from Python as a frontend would."""
+
 import dataclasses
 import threading
 
@@ -8,11 +9,11 @@ import pytest
 import torch
 
 from resnet_lab.course import widgets
+from resnet_lab.course.profiles import get_profile
+from resnet_lab.course.widgets import ExperimentPanel, LivePlot, SliderPlot
 from resnet_lab.data import make_synthetic
 from resnet_lab.models import plain_net, resnet, valid_depths
-from resnet_lab.course.profiles import get_profile
 from resnet_lab.train import History, fit
-from resnet_lab.course.widgets import ExperimentPanel, LivePlot, SliderPlot
 
 PNG = b"\x89PNG"
 
@@ -36,8 +37,14 @@ def test_live_plot_keeps_one_curve_per_run_with_every_step(data):
     plot = LivePlot(min_interval=0.0)
     for make, label in [(plain_net, "plain-8"), (resnet, "res-8")]:
         torch.manual_seed(0)
-        history = fit(make(8, width=2, in_channels=1, num_classes=4), data, steps=6, batch_size=32,
-                      progress=False, callbacks=[plot.callback(label)])
+        history = fit(
+            make(8, width=2, in_channels=1, num_classes=4),
+            data,
+            steps=6,
+            batch_size=32,
+            progress=False,
+            callbacks=[plot.callback(label)],
+        )
     plot.add(history, "reference")
     figure = plot.figure()
     assert [t.name for t in figure.data] == ["plain-8", "res-8", "reference"]
@@ -52,8 +59,14 @@ def test_live_plot_keeps_one_curve_per_run_with_every_step(data):
 def test_live_plot_throttles_but_always_draws_the_end(data):
     plot = LivePlot(min_interval=3600)
     plot._handle = handle = Handle()
-    fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=5, batch_size=32, progress=False,
-        callbacks=[plot.callback("run")])
+    fit(
+        resnet(8, width=2, in_channels=1, num_classes=4),
+        data,
+        steps=5,
+        batch_size=32,
+        progress=False,
+        callbacks=[plot.callback("run")],
+    )
     assert len(handle.shown) == 2  # the first step, then only the final redraw
     assert all(frame["image/png"].startswith(PNG) for frame in handle.shown)
 
@@ -87,8 +100,14 @@ def test_live_plot_freezes_into_the_interactive_figure(data, monkeypatch):
     monkeypatch.setattr(plotly.io.renderers, "default", "plotly_mimetype")  # what a Jupyter kernel picks
     plot = LivePlot()
     plot._handle = handle = Handle()
-    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=3, batch_size=32, progress=False,
-                  callbacks=[plot.callback("run")])
+    history = fit(
+        resnet(8, width=2, in_channels=1, num_classes=4),
+        data,
+        steps=3,
+        batch_size=32,
+        progress=False,
+        callbacks=[plot.callback("run")],
+    )
     plot.freeze()
     final = handle.shown[-1]  # the frames' output now holds the interactive figure, not a second copy
     assert list(final["application/vnd.plotly.v1+json"]["data"][0]["y"]) == history.loss
@@ -98,8 +117,14 @@ def test_live_plot_frames_differ_as_training_goes_on(data):
     plot = LivePlot(steps=10)
     empty = plot.png()
     update = plot.callback("run")
-    fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=4, batch_size=32, progress=False,
-        callbacks=[update])
+    fit(
+        resnet(8, width=2, in_channels=1, num_classes=4),
+        data,
+        steps=4,
+        batch_size=32,
+        progress=False,
+        callbacks=[update],
+    )
     assert empty.startswith(PNG) and plot.png() != empty
 
 
@@ -110,8 +135,14 @@ def test_live_plot_rejects_an_unknown_metric():
 
 def test_live_plot_time_axis_leaves_out_the_start_up_steps(data):
     plot = LivePlot(x="elapsed")
-    history = fit(resnet(8, width=2, in_channels=1, num_classes=4), data, steps=6, batch_size=32, progress=False,
-                  callbacks=[plot.callback("run")])
+    history = fit(
+        resnet(8, width=2, in_channels=1, num_classes=4),
+        data,
+        steps=6,
+        batch_size=32,
+        progress=False,
+        callbacks=[plot.callback("run")],
+    )
     trace = plot.figure().data[0]
     # the clock starts after step 2 (STARTUP_STEPS): step 3 is drawn at its own duration, not at ~1 s
     assert list(trace.x) == [e - history.elapsed[1] for e in history.elapsed[2:]]

@@ -7,6 +7,7 @@ without an NVIDIA GPU we ask PyTorch's CPU index for the `+cpu` builds first; if
 reached, we say so in one line and install the default build. macOS and Windows wheels on PyPI are
 already CPU builds. Set TORCH_VARIANT=cpu or cuda to choose by hand.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,19 @@ def pip(*args: str, quiet_failure: bool = False) -> int:
 def main(requirements: list[str]) -> int:
     has_gpu = shutil.which("nvidia-smi") is not None
     if wants_cpu_wheels(platform.system(), has_gpu, os.environ.get("TORCH_VARIANT", "")):
-        if pip("--index-url", CPU_INDEX, "--timeout", "10", "--retries", "0", *cpu_requirements(requirements),
-               quiet_failure=True) == 0:
+        if (
+            pip(
+                "--index-url",
+                CPU_INDEX,
+                "--timeout",
+                "10",
+                "--retries",
+                "0",
+                *cpu_requirements(requirements),
+                quiet_failure=True,
+            )
+            == 0
+        ):
             return 0
         print(f"CPU-only PyTorch wheels could not be fetched from {CPU_INDEX}; installing the default build instead.")
     return pip(*requirements)

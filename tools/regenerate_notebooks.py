@@ -10,6 +10,7 @@ Widget state is stripped from the saved metadata: it is large and changes on eve
 a saved widget view can draw nothing, so each widget output keeps only its PNG and text: what
 JupyterLab shows until the cell is run again, and what static viewers show.
 """
+
 import argparse
 import os
 import sys
@@ -25,8 +26,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 def regenerate(path: Path, timeout: int) -> float:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start

@@ -5,6 +5,7 @@ one line saying where the notebook runs, so a learner (and an instructor reading
 notebook) knows which budget produced the outputs. On Colab it says plainly when no GPU was
 given, and on request keeps checkpoints in Google Drive.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,9 +13,9 @@ import dataclasses
 import torch
 
 from ..data import Dataset, load_dataset
+from ..train import pick_device
 from .figures import on_colab, static_images_wanted, use_static_images
 from .profiles import Profile, get_profile
-from ..train import pick_device
 
 DRIVE_ROOT = "/content/drive"
 DRIVE_CHECKPOINTS = f"{DRIVE_ROOT}/MyDrive/resnet-lab/checkpoints"
@@ -42,8 +43,10 @@ def start(profile: str | None = None, data_root: str = "data", save_to_drive: bo
 
 def _on_colab(profile: Profile, save_to_drive: bool) -> Profile:
     if not torch.cuda.is_available():
-        print("Colab gave this notebook no GPU, so it runs the cpu profile (digits at 16x16, about 2 minutes). "
-              "For CIFAR-10 on a GPU: Runtime > Change runtime type > T4 GPU, then run the notebook again.")
+        print(
+            "Colab gave this notebook no GPU, so it runs the cpu profile (digits at 16x16, about 2 minutes). "
+            "For CIFAR-10 on a GPU: Runtime > Change runtime type > T4 GPU, then run the notebook again."
+        )
     if save_to_drive:
         from google.colab import drive
 
@@ -65,5 +68,7 @@ def claim(holds: bool, statement: str, profile: Profile) -> None:
     elif profile.strict_claims:
         raise AssertionError(f"the notebook claims: {statement}, but this run does not show it")
     else:
-        print(f"✗ Not seen in this run: {statement}. Short or unlucky runs can miss an effect; "
-              "compare with the paper's numbers above.")
+        print(
+            f"✗ Not seen in this run: {statement}. Short or unlucky runs can miss an effect; "
+            "compare with the paper's numbers above."
+        )

@@ -4,6 +4,7 @@
 `train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn;
 `train_side_by_side` trains nets of the same size at the same time where that is faster (a CPU).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,8 @@ import torch
 
 from ..data import Dataset
 from ..models import CifarResNet, wide_resnet
-from .profiles import Profile
 from ..train import History, fit, pick_device
+from .profiles import Profile
 
 
 def net_label(depth: int, shortcut: str | None) -> str:
@@ -27,23 +28,30 @@ def net_label(depth: int, shortcut: str | None) -> str:
     return f"res-{depth}" if shortcut == "A" else f"res-{shortcut}-{depth}"
 
 
-def build_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
-              **kwargs) -> CifarResNet:
+def build_net(
+    depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0, **kwargs
+) -> CifarResNet:
     """A CIFAR-family net sized for `data` at the profile's width, initialised from `seed`."""
     torch.manual_seed(seed)
-    return CifarResNet(depth, shortcut=shortcut, width=profile.width, in_channels=data.in_channels,
-                       num_classes=data.num_classes, **kwargs)
+    return CifarResNet(
+        depth,
+        shortcut=shortcut,
+        width=profile.width,
+        in_channels=data.in_channels,
+        num_classes=data.num_classes,
+        **kwargs,
+    )
 
 
 def build_wrn(n: int, k: int, data: Dataset, profile: Profile, seed: int = 0, **kwargs) -> CifarResNet:
     """WRN-n-k sized for `data`, with the profile's stem width, initialised from `seed`."""
     torch.manual_seed(seed)
-    return wide_resnet(n, k, width=profile.width, in_channels=data.in_channels, num_classes=data.num_classes,
-                       **kwargs)
+    return wide_resnet(n, k, width=profile.width, in_channels=data.in_channels, num_classes=data.num_classes, **kwargs)
 
 
-def checkpoint_path(model: torch.nn.Module, data: Dataset, label: str, fit_options: dict,
-                    folder: str | Path = "checkpoints") -> Path:
+def checkpoint_path(
+    model: torch.nn.Module, data: Dataset, label: str, fit_options: dict, folder: str | Path = "checkpoints"
+) -> Path:
     """Where a run is checkpointed: named by its label, keyed by everything that changes the run.
 
     The key hashes the model's layers and initial weights (so depth, width, zero-init, seed...),
@@ -62,16 +70,31 @@ def checkpoint_path(model: torch.nn.Module, data: Dataset, label: str, fit_optio
     return Path(folder) / name
 
 
-def train_model(model: torch.nn.Module, data: Dataset, profile: Profile, label: str = "", callbacks=(),
-                progress: bool = False, checkpoint: bool | None = None, **fit_kwargs) -> History:
+def train_model(
+    model: torch.nn.Module,
+    data: Dataset,
+    profile: Profile,
+    label: str = "",
+    callbacks=(),
+    progress: bool = False,
+    checkpoint: bool | None = None,
+    **fit_kwargs,
+) -> History:
     """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it.
 
     checkpoint: None follows the profile (gpu checkpoints every `checkpoint_every` steps to
     `profile.checkpoint_dir`, so rerunning the cell after a Colab disconnect resumes the run);
     True or False chooses explicitly.
     """
-    options = dict(steps=profile.steps, batch_size=profile.batch_size, eval_every=profile.eval_every,
-                   compile=profile.compile, callbacks=callbacks, progress=progress, label=label)
+    options = dict(
+        steps=profile.steps,
+        batch_size=profile.batch_size,
+        eval_every=profile.eval_every,
+        compile=profile.compile,
+        callbacks=callbacks,
+        progress=progress,
+        label=label,
+    )
     options.update(fit_kwargs)
     if checkpoint is None:
         checkpoint = profile.checkpoint_every > 0
@@ -82,24 +105,36 @@ def train_model(model: torch.nn.Module, data: Dataset, profile: Profile, label: 
     return fit(model, data, **options)
 
 
-def train_net(depth: int, shortcut: str | None, data: Dataset, profile: Profile, seed: int = 0,
-              callbacks=(), progress: bool = False, label: str | None = None, **fit_kwargs) -> History:
+def train_net(
+    depth: int,
+    shortcut: str | None,
+    data: Dataset,
+    profile: Profile,
+    seed: int = 0,
+    callbacks=(),
+    progress: bool = False,
+    label: str | None = None,
+    **fit_kwargs,
+) -> History:
     """Build (from `seed`) and train one net with the profile's budget; returns its History."""
     model = build_net(depth, shortcut, data, profile, seed)
-    return train_model(model, data, profile, label or net_label(depth, shortcut), callbacks, progress,
-                       seed=seed, **fit_kwargs)
+    return train_model(
+        model, data, profile, label or net_label(depth, shortcut), callbacks, progress, seed=seed, **fit_kwargs
+    )
 
 
 def time_budget(seconds: float):
     """A `fit` callback that stops training once `seconds` of training have passed."""
+
     def stop_when_out_of_time(history: History) -> bool:
         return bool(history.elapsed) and history.elapsed[-1] >= seconds
 
     return stop_when_out_of_time
 
 
-def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0,
-            plot=None, **fit_kwargs) -> dict[str, History]:
+def compare(
+    runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0, plot=None, **fit_kwargs
+) -> dict[str, History]:
     """Train each (depth, shortcut) in turn, each as a new curve on `plot` (a LivePlot) if given."""
     histories = {}
     for depth, shortcut in runs:
@@ -109,8 +144,9 @@ def compare(runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Prof
     return histories
 
 
-def side_by_side_lanes(nets: Mapping[str, torch.nn.Module], device: str | torch.device | None = None,
-                       compile: bool = False) -> int:
+def side_by_side_lanes(
+    nets: Mapping[str, torch.nn.Module], device: str | torch.device | None = None, compile: bool = False
+) -> int:
     """How many nets of `nets` should train at the same time: one lane per thread, at most one per net; 1 means one
     after the other. Each lane gets an equal, fixed share of the threads (`torch.get_num_threads() // lanes`).
 
@@ -126,9 +162,15 @@ def side_by_side_lanes(nets: Mapping[str, torch.nn.Module], device: str | torch.
     return max(1, min(len(nets), torch.get_num_threads()))
 
 
-def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapping[str, Dataset], profile: Profile,
-                       plot=None, callbacks: Mapping[str, Sequence[Callable]] | None = None,
-                       options: Mapping[str, dict] | None = None, **fit_kwargs) -> dict[str, History]:
+def train_side_by_side(
+    nets: Mapping[str, torch.nn.Module],
+    data: Dataset | Mapping[str, Dataset],
+    profile: Profile,
+    plot=None,
+    callbacks: Mapping[str, Sequence[Callable]] | None = None,
+    options: Mapping[str, dict] | None = None,
+    **fit_kwargs,
+) -> dict[str, History]:
     """Train every net in `nets` (label -> model) with the profile's budget; {label: History}, in the order given.
 
     data: one Dataset for every net, or {label: Dataset}. options: {label: fit keyword arguments} for one net
@@ -148,8 +190,14 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
             raise ValueError(f"{name} for {sorted(given)} are not valid: give them for the nets {list(nets)}")
 
     def run(label: str, extra_callbacks: list) -> History:
-        return train_model(nets[label], datasets[label], profile, label, extra_callbacks + list(callbacks.get(label, ())),
-                           **{**fit_kwargs, **options.get(label, {})})
+        return train_model(
+            nets[label],
+            datasets[label],
+            profile,
+            label,
+            extra_callbacks + list(callbacks.get(label, ())),
+            **{**fit_kwargs, **options.get(label, {})},
+        )
 
     drawn = {label: plot.callback(label) for label in nets} if plot is not None else {}
     lanes = side_by_side_lanes(nets, fit_kwargs.get("device"), fit_kwargs.get("compile", profile.compile))
@@ -158,8 +206,9 @@ def train_side_by_side(nets: Mapping[str, torch.nn.Module], data: Dataset | Mapp
     return _in_lanes(run, list(nets), lanes, drawn)
 
 
-def _in_lanes(run: Callable[[str, list], History], labels: list[str], lanes: int,
-              drawn: Mapping[str, Callable]) -> dict[str, History]:
+def _in_lanes(
+    run: Callable[[str, list], History], labels: list[str], lanes: int, drawn: Mapping[str, Callable]
+) -> dict[str, History]:
     """`run(label, callbacks)` for every label, label i in thread i % lanes; frames drawn here, on the caller's thread."""
     threads = torch.get_num_threads() // lanes
     latest = {label: History(label=label) for label in labels}

@@ -10,6 +10,7 @@ Two kinds of picture:
 
 `static_images_wanted()` is on while the notebooks are regenerated (RESNET_LAB_STATIC_FIGURES=1).
 """
+
 from __future__ import annotations
 
 import io
@@ -55,9 +56,17 @@ def plotly_png(figure) -> bytes | None:
     return figure.to_image(format="png")
 
 
-def line_chart_png(lines: Sequence[tuple[str, Sequence[float], Sequence[float], bool]], *, title: str,
-                   xlabel: str, ylabel: str, log_y: bool, xlim: tuple[float, float] | None = None,
-                   ylim: tuple[float, float] | None = None, empty_text: str = "") -> bytes:
+def line_chart_png(
+    lines: Sequence[tuple[str, Sequence[float], Sequence[float], bool]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log_y: bool,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    empty_text: str = "",
+) -> bytes:
     """A line chart as PNG bytes. `lines` holds (label, x, y, dotted) for each curve.
 
     Uses matplotlib's object API (no pyplot), so it never touches the notebook's own figures.
@@ -76,7 +85,9 @@ def line_chart_png(lines: Sequence[tuple[str, Sequence[float], Sequence[float], 
         short = max(values) / min(values) <= 100
         axes.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if short else (1,)))
         axes.yaxis.set_minor_locator(NullLocator())
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}" if value >= 1e-3 else f"{value:.0e}"))
+        axes.yaxis.set_major_formatter(
+            FuncFormatter(lambda value, _: f"{value:g}" if value >= 1e-3 else f"{value:.0e}")
+        )
     if xlim:
         axes.set_xlim(*xlim)
     if ylim:

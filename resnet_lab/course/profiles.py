@@ -8,6 +8,7 @@
 otherwise `gpu` when CUDA is available and `cpu` when it is not. Notebooks read every budget
 (steps, batch size, widths, depths) from here; none hard-codes a step count.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,16 +41,52 @@ class Profile:
 
 
 PROFILES = {
-    "smoke": Profile("smoke", "digits", steps=100, batch_size=64, width=8, shallow_depth=8,
-                     deep_depth=32, max_depth=32, eval_every=0, checkpoint_every=0,
-                     compile=False, time_budget=3.0, image_size=16),
+    "smoke": Profile(
+        "smoke",
+        "digits",
+        steps=100,
+        batch_size=64,
+        width=8,
+        shallow_depth=8,
+        deep_depth=32,
+        max_depth=32,
+        eval_every=0,
+        checkpoint_every=0,
+        compile=False,
+        time_budget=3.0,
+        image_size=16,
+    ),
     # cpu: evaluated once, at the end of a run (no notebook shows curves of the full-set error on this profile).
-    "cpu": Profile("cpu", "digits", steps=300, batch_size=128, width=8, shallow_depth=20,
-                   deep_depth=56, max_depth=56, eval_every=0, checkpoint_every=0,
-                   compile=False, time_budget=15.0, image_size=16),
-    "gpu": Profile("gpu", "cifar10", steps=8_000, batch_size=128, width=16, shallow_depth=20,
-                   deep_depth=56, max_depth=110, eval_every=1_000, checkpoint_every=1_000,
-                   compile=True, time_budget=150.0, strict_claims=False),
+    "cpu": Profile(
+        "cpu",
+        "digits",
+        steps=300,
+        batch_size=128,
+        width=8,
+        shallow_depth=20,
+        deep_depth=56,
+        max_depth=56,
+        eval_every=0,
+        checkpoint_every=0,
+        compile=False,
+        time_budget=15.0,
+        image_size=16,
+    ),
+    "gpu": Profile(
+        "gpu",
+        "cifar10",
+        steps=8_000,
+        batch_size=128,
+        width=16,
+        shallow_depth=20,
+        deep_depth=56,
+        max_depth=110,
+        eval_every=1_000,
+        checkpoint_every=1_000,
+        compile=True,
+        time_budget=150.0,
+        strict_claims=False,
+    ),
 }
 
 
@@ -80,6 +117,9 @@ def scaled(profile: Profile, steps: int) -> Profile:
     """`profile` with `steps` steps per run; evaluation, checkpoints and time budget shrink alike."""
     factor = steps / profile.steps
     return dataclasses.replace(
-        profile, steps=steps, eval_every=max(1, round(profile.eval_every * factor)) if profile.eval_every else 0,
+        profile,
+        steps=steps,
+        eval_every=max(1, round(profile.eval_every * factor)) if profile.eval_every else 0,
         checkpoint_every=max(1, round(profile.checkpoint_every * factor)) if profile.checkpoint_every else 0,
-        time_budget=profile.time_budget * factor)
+        time_budget=profile.time_budget * factor,
+    )

@@ -8,6 +8,7 @@ learner's own numbers beside that spread:
       plain-20    yours 0.0042    seeds 0.0043 ± 0.0012   (0.0031 to 0.0061)
       plain-56    yours 1.2431    seeds 1.0901 ± 0.1622   (0.8850 to 1.2431)
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ import statistics
 from collections.abc import Mapping
 from pathlib import Path
 
-from .profiles import Profile
 from ..train import History
+from .profiles import Profile
 
 RECORDED = Path(__file__).with_name("recorded_seeds.json")
 COMMAND = "python benchmarks/seed_spread.py"
@@ -39,13 +40,16 @@ def history_measures(history: History) -> dict[str, float]:
     return measures
 
 
-def seed_spread(experiment: str, yours: Mapping[str, History | Mapping[str, float]], profile: Profile,
-                path: Path = RECORDED) -> None:
+def seed_spread(
+    experiment: str, yours: Mapping[str, History | Mapping[str, float]], profile: Profile, path: Path = RECORDED
+) -> None:
     """Print each of `yours` (label -> History or {metric: value}) beside the recorded seeds' mean ± std."""
     runs = recorded(profile.name, path).get(experiment)
     if not runs:
-        print(f"No recorded seeds of '{experiment}' for the {profile.name} profile: `{COMMAND} --profile "
-              f"{profile.name}` records them.")
+        print(
+            f"No recorded seeds of '{experiment}' for the {profile.name} profile: `{COMMAND} --profile "
+            f"{profile.name}` records them."
+        )
         return
     for label, mine in yours.items():
         if label not in runs:
@@ -55,6 +59,8 @@ def seed_spread(experiment: str, yours: Mapping[str, History | Mapping[str, floa
             if metric not in measures:
                 continue
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            print(f"{label:>14} {metric:<22} yours {measures[metric]:9.4g}   {len(values)} seeds "
-                  f"{statistics.mean(values):9.4g} ± {spread:<9.3g} ({min(values):.4g} to {max(values):.4g})")
+            print(
+                f"{label:>14} {metric:<22} yours {measures[metric]:9.4g}   {len(values)} seeds "
+                f"{statistics.mean(values):9.4g} ± {spread:<9.3g} ({min(values):.4g} to {max(values):.4g})"
+            )
     print(f"(recorded on the {profile.name} profile with `{COMMAND}`; the spread is one standard deviation)")

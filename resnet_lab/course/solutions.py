@@ -3,6 +3,7 @@
 The answers are named apart from the package's own blocks (`resnet_lab.models.BasicBlock`), so that
 one name never means two things.
 """
+
 import math
 
 import torch.nn.functional as F
@@ -11,8 +12,9 @@ from torch import nn
 
 def count_layers(model: nn.Module) -> int:
     """Notebook 01: the layers with weights on the main path (what the paper's depth counts)."""
-    return sum(1 for name, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear)) and "shortcut" not in name)
+    return sum(
+        1 for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and "shortcut" not in name
+    )
 
 
 class BasicBlockAnswer(nn.Module):
@@ -27,7 +29,7 @@ class BasicBlockAnswer(nn.Module):
         self.stride, self.extra_channels = stride, planes - in_planes
 
     def shortcut(self, x):
-        x = x[:, :, ::self.stride, ::self.stride]  # keep every stride-th pixel
+        x = x[:, :, :: self.stride, :: self.stride]  # keep every stride-th pixel
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))  # append zero channels
 
     def forward(self, x):
@@ -58,8 +60,9 @@ class BottleneckAnswer(nn.Module):
         self.bn3 = nn.BatchNorm2d(out_planes)
         self.shortcut = nn.Identity()
         if stride != 1 or in_planes != out_planes:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(out_planes))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(out_planes)
+            )
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))

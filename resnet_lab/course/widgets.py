@@ -15,6 +15,7 @@ VS Code all do:
 
 Each widget's saved output also carries a PNG of its state, so GitHub and nbviewer show a picture.
 """
+
 from __future__ import annotations
 
 import html
@@ -23,17 +24,17 @@ import time
 import traceback
 
 import ipywidgets as widgets
-import torch
 import plotly.graph_objects as go
+import torch
 from IPython.display import display
 from traitlets import validate
 
 from ..data import Dataset
+from ..models import valid_depths
+from ..train import STARTUP_STEPS, History
 from .experiments import build_net, net_label, train_model
 from .figures import line_chart_png, plotly_png
-from ..models import valid_depths
 from .profiles import Profile, get_profile
-from ..train import STARTUP_STEPS, History
 
 LOSS_RANGE = (1e-4, 10.0)  # the y-axis of an empty loss plot: where cross-entropy curves live
 FRAME_SHARE = 0.05  # live frames may take at most this share of a training cell's time (a frame: about 35 ms here)
@@ -58,8 +59,16 @@ class LivePlot:
     takes at most FRAME_SHARE of the time, the rest is left to training.
     """
 
-    def __init__(self, title: str = "training loss", metric: str = "loss", log_y: bool = True,
-                 min_interval: float = 0.5, height: int = 420, x: str = "steps", steps: int | None = None):
+    def __init__(
+        self,
+        title: str = "training loss",
+        metric: str = "loss",
+        log_y: bool = True,
+        min_interval: float = 0.5,
+        height: int = 420,
+        x: str = "steps",
+        steps: int | None = None,
+    ):
         if metric not in ("loss", "accuracy"):
             raise ValueError(f"metric={metric!r} is not valid: use 'loss' or 'accuracy'")
         if x not in ("steps", "elapsed"):
@@ -117,24 +126,40 @@ class LivePlot:
         ylim = LOSS_RANGE if empty and self.metric == "loss" and self.log_y else None
         self.frames += 1
         start = time.monotonic()
-        png = line_chart_png(lines, title=self.title, xlabel=self.xlabel, ylabel=f"mini-batch {self.metric}",
-                             log_y=self.log_y, xlim=xlim, ylim=ylim, empty_text="no run yet: press Train")
+        png = line_chart_png(
+            lines,
+            title=self.title,
+            xlabel=self.xlabel,
+            ylabel=f"mini-batch {self.metric}",
+            log_y=self.log_y,
+            xlim=xlim,
+            ylim=ylim,
+            empty_text="no run yet: press Train",
+        )
         self._last_frame = time.monotonic()
         self.frame_seconds = self._last_frame - start
         return png
 
     def figure(self) -> go.Figure:
         """The finished plot as an interactive plotly figure (zoom, hover), legend always shown."""
-        figure = go.Figure(layout=dict(
-            title=self.title, height=self.height, xaxis_title=self.xlabel, yaxis_title=f"mini-batch {self.metric}",
-            template="plotly_white", showlegend=True))
+        figure = go.Figure(
+            layout=dict(
+                title=self.title,
+                height=self.height,
+                xaxis_title=self.xlabel,
+                yaxis_title=f"mini-batch {self.metric}",
+                template="plotly_white",
+                showlegend=True,
+            )
+        )
         if self.log_y:
             figure.update_yaxes(type="log", exponentformat="power")  # 10^-4, not "100μ"
         for label, (history, dotted) in self.runs.items():
             x, y = self._curve(history)
             n = min(len(x), len(y))
-            figure.add_scatter(x=list(x[:n]), y=list(y[:n]), mode="lines", name=label,
-                               line=dict(dash="dot") if dotted else None)
+            figure.add_scatter(
+                x=list(x[:n]), y=list(y[:n]), mode="lines", name=label, line=dict(dash="dot") if dotted else None
+            )
         return figure
 
     def redraw(self) -> None:
@@ -144,8 +169,9 @@ class LivePlot:
 
     def show(self) -> None:
         """Display the plot; `fit`'s callbacks then redraw it in place."""
-        self._handle = display({"image/png": self.png(), "text/plain": f"LivePlot: {self.title}"},
-                               raw=True, display_id=True)
+        self._handle = display(
+            {"image/png": self.png(), "text/plain": f"LivePlot: {self.title}"}, raw=True, display_id=True
+        )
 
     def freeze(self) -> None:
         """Replace the frames by the finished, interactive figure (with a PNG beside it when saved)."""
@@ -166,8 +192,10 @@ class DepthSlider(widgets.SelectionSlider):
     @validate("value")
     def _validate_value(self, proposal):
         if proposal.value not in self.options:
-            raise ValueError(f"depth={proposal.value!r} is not offered here: choose one of {list(self.options)} "
-                             "(CIFAR nets have depth 6n+2)")
+            raise ValueError(
+                f"depth={proposal.value!r} is not offered here: choose one of {list(self.options)} "
+                "(CIFAR nets have depth 6n+2)"
+            )
         return proposal.value
 
 
@@ -182,14 +210,15 @@ class ExperimentPanel:
     SHORTCUT_OPTIONS = [("none (plain)", "plain"), ("A: identity", "A"), ("B: projection", "B")]
     TICK_MS = 400  # how often the browser asks the kernel for a new frame while a run trains
 
-    def __init__(self, data: Dataset, profile: Profile | None = None, max_depth: int | None = None,
-                 seed: int = 0):
+    def __init__(self, data: Dataset, profile: Profile | None = None, max_depth: int | None = None, seed: int = 0):
         self.data = data
         self.profile = profile or get_profile()
         max_depth = self.profile.max_depth if max_depth is None else max_depth
         if not isinstance(max_depth, int) or max_depth < 8:
-            raise ValueError(f"max_depth={max_depth!r} is not valid: it must be an integer >= 8, "
-                             "the smallest CIFAR net (6n+2 with n = 1)")
+            raise ValueError(
+                f"max_depth={max_depth!r} is not valid: it must be an integer >= 8, "
+                "the smallest CIFAR net (6n+2 with n = 1)"
+            )
         if not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed={seed!r} is not valid: it must be an integer >= 0")
         self.runs: dict[str, History] = {}
@@ -197,13 +226,16 @@ class ExperimentPanel:
         default = self.profile.shallow_depth if self.profile.shallow_depth in depths else depths[0]
         self.depth = DepthSlider(options=depths, value=default, description="depth", continuous_update=False)
         self.shortcut = widgets.ToggleButtons(options=self.SHORTCUT_OPTIONS, value="plain", description="shortcut")
-        self.seed = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed",
-                                           layout=widgets.Layout(width="160px"))
+        self.seed = widgets.BoundedIntText(
+            value=seed, min=0, max=10**6, description="seed", layout=widgets.Layout(width="160px")
+        )
         self.train_button = widgets.Button(description="Train", button_style="success", icon="play")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.clear_button = widgets.Button(description="Clear", icon="trash")
-        self.status = widgets.HTML("Pick a depth and a shortcut, then press Train. The same settings and seed "
-                                   "give exactly the same curve again: change the seed to see the spread.")
+        self.status = widgets.HTML(
+            "Pick a depth and a shortcut, then press Train. The same settings and seed "
+            "give exactly the same curve again: change the seed to see the spread."
+        )
         self.plot = LivePlot(title="training loss: every run overlaid", steps=self.profile.steps)
         self.image = widgets.Image(value=self.plot.png(), format="png")
         self.ticker = widgets.Play(interval=self.TICK_MS, max=10**9, layout=widgets.Layout(display="none"))
@@ -211,11 +243,17 @@ class ExperimentPanel:
         self.stop_button.on_click(lambda _: self.stop())
         self.clear_button.on_click(lambda _: self.clear())
         self.ticker.observe(lambda _: self.refresh(), names="value")
-        self.widget = widgets.VBox([
-            self.depth, self.shortcut, self.seed,
-            widgets.HBox([self.train_button, self.stop_button, self.clear_button]),
-            self.status, self.image, self.ticker,
-        ])
+        self.widget = widgets.VBox(
+            [
+                self.depth,
+                self.shortcut,
+                self.seed,
+                widgets.HBox([self.train_button, self.stop_button, self.clear_button]),
+                self.status,
+                self.image,
+                self.ticker,
+            ]
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._label, self._history, self._error = "", None, None
@@ -254,8 +292,7 @@ class ExperimentPanel:
     def _run(self, model, label, seed, callbacks) -> None:
         """The worker thread: trains, and touches no widget (Colab would drop its updates)."""
         try:
-            train_model(model, self.data, self.profile, label=label, callbacks=callbacks, seed=seed,
-                        checkpoint=False)
+            train_model(model, self.data, self.profile, label=label, callbacks=callbacks, seed=seed, checkpoint=False)
         except Exception:  # shown to the learner by refresh(); the panel stays usable
             self._error = traceback.format_exc()
 
@@ -269,16 +306,20 @@ class ExperimentPanel:
         history, label = self._history, html.escape(self._label)
         if self._error is not None:
             last = html.escape(self._error.strip().splitlines()[-1])
-            self.status.value = (f"{label} failed: {last}<details><summary>traceback</summary>"
-                                 f"<pre>{html.escape(self._error)}</pre></details>")
+            self.status.value = (
+                f"{label} failed: {last}<details><summary>traceback</summary>"
+                f"<pre>{html.escape(self._error)}</pre></details>"
+            )
         elif finished and history is not None:
             self.runs[self._label] = history
             how = "stopped" if history.stop_reason == "stopped by callback" else history.stop_reason
-            self.status.value = (f"{label}: {how} after {len(history.steps)} steps, "
-                                 f"final training loss {history.final_loss():.4f}.")
+            self.status.value = (
+                f"{label}: {how} after {len(history.steps)} steps, final training loss {history.final_loss():.4f}."
+            )
         elif history is not None and history.loss:
-            self.status.value = (f"Training {label}: step {history.steps[-1]} of {self.profile.steps}, "
-                                 f"loss {history.loss[-1]:.4f}")
+            self.status.value = (
+                f"Training {label}: step {history.steps[-1]} of {self.profile.steps}, loss {history.loss[-1]:.4f}"
+            )
         if finished:
             self._thread = None
             _set_playing(self.ticker, False)
@@ -312,8 +353,9 @@ class ExperimentPanel:
         self.stop_button.disabled = not running
 
     def _ipython_display_(self):
-        _display_widget(self.widget, "ExperimentPanel: run this cell to train nets from its controls",
-                        png=bytes(self.image.value))
+        _display_widget(
+            self.widget, "ExperimentPanel: run this cell to train nets from its controls", png=bytes(self.image.value)
+        )
 
 
 class SliderPlot:
@@ -356,5 +398,6 @@ class SliderPlot:
     def _ipython_display_(self):
         names = " and ".join(slider.description for slider in self.sliders)
         plural = "s" if len(self.sliders) > 1 else ""
-        _display_widget(self.widget, f"SliderPlot: run this cell and move the {names} slider{plural}",
-                        png=plotly_png(self.figure))
+        _display_widget(
+            self.widget, f"SliderPlot: run this cell and move the {names} slider{plural}", png=plotly_png(self.figure)
+        )
