@@ -14,7 +14,7 @@ import torch
 
 from ..data import Dataset, load_dataset
 from ..train import pick_device
-from .figures import on_colab, static_images_wanted, use_static_images
+from .figures import on_colab, static_images_wanted, use_course_template, use_static_images
 from .profiles import Profile, get_profile
 
 DRIVE_ROOT = "/content/drive"
@@ -30,6 +30,7 @@ def start(profile: str | None = None, data_root: str = "data", save_to_drive: bo
     chosen = get_profile(profile)
     if chosen.name == "smoke":
         torch.set_num_threads(1)  # the reproducible setting the tests use
+    use_course_template()
     if static_images_wanted():
         use_static_images()
     if on_colab():

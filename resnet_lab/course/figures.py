@@ -19,11 +19,16 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+import plotly.graph_objects as go
 import plotly.io as pio
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 STATIC_ENV_VAR = "RESNET_LAB_STATIC_FIGURES"
+TEMPLATE = "plotly_white+resnet_lab"  # plotly's white template with the course's size and number format
+pio.templates["resnet_lab"] = go.layout.Template(
+    layout=dict(height=380, xaxis=dict(exponentformat="power"), yaxis=dict(exponentformat="power"))
+)
 
 
 def on_colab() -> bool:
@@ -34,6 +39,28 @@ def on_colab() -> bool:
 def static_images_wanted() -> bool:
     """True while `make notebooks` saves the notebooks: every figure then gets a PNG beside it."""
     return os.environ.get(STATIC_ENV_VAR) == "1"
+
+
+def use_course_template() -> None:
+    """Draw every plotly figure from now on in the course's style (set once, by `start()`)."""
+    pio.templates.default = TEMPLATE
+
+
+def new_figure(title: str, x: str = "", y: str = "", *, log_x: bool = False, log_y: bool = False, **layout) -> go.Figure:
+    """An empty plotly figure with its title and axis names, so a notebook cell says only what it plots.
+
+    log_x/log_y: logarithmic axes (ticks as powers of ten). Other plotly layout settings pass through.
+    """
+    return go.Figure(
+        layout=dict(
+            title=title,
+            xaxis_title=x,
+            yaxis_title=y,
+            xaxis_type="log" if log_x else None,
+            yaxis_type="log" if log_y else None,
+            **layout,
+        )
+    )
 
 
 def use_static_images() -> None:
