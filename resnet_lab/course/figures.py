@@ -46,7 +46,9 @@ def use_course_template() -> None:
     pio.templates.default = TEMPLATE
 
 
-def new_figure(title: str, x: str = "", y: str = "", *, log_x: bool = False, log_y: bool = False, **layout) -> go.Figure:
+def new_figure(
+    title: str, x: str = "", y: str = "", *, log_x: bool = False, log_y: bool = False, **layout
+) -> go.Figure:
     """An empty plotly figure with its title and axis names, so a notebook cell says only what it plots.
 
     log_x/log_y: logarithmic axes (ticks as powers of ten). Other plotly layout settings pass through.
