@@ -3,6 +3,7 @@
 #   make test        install the course and its test tools, then run the unit tests and the notebooks (nbval)
 #   make notebooks   re-execute every notebook on the cpu profile and save it with outputs and static images
 #   make benchmark   measure training throughput (see benchmarks/)
+#   make lint        ruff format --check and ruff check (notebooks included), as .ci/run does before the tests
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +16,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=300
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: install install-test lab test notebooks benchmark graphviz browser clean
+.PHONY: install install-test lab lint test notebooks benchmark graphviz browser clean
 
 install: $(VENV)/.installed-lab graphviz
 install-test: $(VENV)/.installed-test graphviz
@@ -43,6 +44,10 @@ graphviz:
 
 lab: install
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
+
+lint: install-test
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 test: install-test browser
 	$(PY) -m pytest tests $(if $(NOTEBOOKS),$(NBVAL_FLAGS) $(NOTEBOOKS))

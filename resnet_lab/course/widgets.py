@@ -1,6 +1,6 @@
 """Interactive pieces for the notebooks, built so that they work on every frontend the course names.
 
-What each frontend supports differs (see DESIGN.md): Colab drops widget updates sent from a
+What each frontend supports differs: Colab drops widget updates sent from a
 background thread (googlecolab/colabtools#3373) and has drawn plotly's FigureWidget blank for
 years (plotly/plotly.py#2202). So everything here uses only what JupyterLab, Colab, Binder and
 VS Code all do:
