@@ -4,7 +4,11 @@ import torch
 from resnet_lab import reference
 from resnet_lab.complexity import count_parameters
 from resnet_lab.models import (
+    BasicBlock,
+    Bottleneck,
     CifarResNet,
+    PreActBlock,
+    PreActBottleneck,
     ZeroPadShortcut,
     blocks_per_stage,
     plain_net,
@@ -100,6 +104,62 @@ def test_zero_initialised_block_is_the_identity(block, preact):
     x = torch.randn(4, b.conv1.in_channels, 8, 8).relu()
     assert torch.equal(b(x), x)
     assert torch.count_nonzero(b.branch(x)) == 0
+
+
+BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION = [
+    (BasicBlock, torch.relu),
+    (Bottleneck, torch.relu),
+    (PreActBlock, lambda out: out),  # pre-activation: nothing after the addition
+    (PreActBottleneck, lambda out: out),
+]
+
+
+@pytest.mark.parametrize("Block,after", BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION)
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+def test_every_block_adds_its_shortcut_to_its_branch(Block, after, shortcut):
+    torch.manual_seed(0)
+    block = Block(4, 8, stride=2, shortcut=shortcut).eval()
+    x = torch.randn(2, 4, 8, 8)  # negative values too: a ReLU after the addition shows
+    with torch.no_grad():
+        assert torch.allclose(block(x), after(block.branch(x) + block.shortcut(x)), atol=1e-6)
+        torch.nn.init.zeros_(block.last_layer_of_branch().weight)  # F(x) = 0: what is left is the shortcut
+        assert torch.count_nonzero(block.branch(x)) == 0
+        assert torch.equal(block(x), after(block.shortcut(x)))
+
+
+@pytest.mark.parametrize("Block,after", BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION)
+def test_a_block_without_shortcut_is_the_plain_block_its_branch_alone(Block, after):
+    torch.manual_seed(0)
+    block = Block(4, 8, stride=2, shortcut=None).eval()
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(block(x), after(block.branch(x)))
+
+
+@pytest.mark.parametrize(
+    "block,preact,Block",
+    [
+        ("basic", False, BasicBlock),
+        ("bottleneck", False, Bottleneck),
+        ("basic", True, PreActBlock),
+        ("bottleneck", True, PreActBottleneck),
+    ],
+)
+def test_the_net_stacks_the_block_class_its_arguments_name(block, preact, Block):
+    model = resnet(valid_depths(block)[0], block=block, preact=preact)
+    assert all(type(b) is Block for b in model.blocks())
+
+
+def test_a_projection_shortcut_has_bn_after_it_in_post_activation_blocks_only():
+    # He et al. 2015 (option B: 1x1 conv + BN); the pre-activation unit's shortcut, like its branch, ends in a conv.
+    post, pre = BasicBlock(16, 32, 2, shortcut="B").shortcut, PreActBlock(16, 32, 2, shortcut="B").shortcut
+    assert [type(m) for m in post] == [torch.nn.Conv2d, torch.nn.BatchNorm2d]
+    assert type(pre) is torch.nn.Conv2d
+
+
+def test_a_block_rejects_an_unknown_shortcut_option():
+    with pytest.raises(ValueError, match=r"shortcut='D' is not known: use one of \(None, 'A', 'B', 'C'\)"):
+        PreActBottleneck(16, 4, shortcut="D")
 
 
 def test_default_init_block_is_not_the_identity():
