@@ -230,10 +230,15 @@ def test_bad_wide_resnet_depth_names_the_rule(depth):
 def test_wide_resnet_has_dropout_between_convs_and_reports_its_depth():
     model = wide_resnet(16, 2, dropout=0.3)
     assert model.depth == 16 and model.preact
-    assert model.layer1[0].dropout.p == 0.3
+    block = model.layer1[0]
+    assert block.dropout.p == 0.3
+    seen = {}
+    block.dropout.register_forward_hook(lambda m, args, out: seen.setdefault("dropout out", out))
+    block.conv2.register_forward_pre_hook(lambda m, args: seen.setdefault("conv2 in", args[0]))
     model.train()
     x = torch.randn(2, 3, 32, 32)
     assert not torch.equal(model(x), model(x))  # dropout is active in training
+    assert seen["conv2 in"] is seen["dropout out"]  # what dropout lets through is what the second conv sees
     model.eval()
     assert torch.equal(model(x), model(x))
 

@@ -113,22 +113,36 @@ def test_a_plain_net_can_be_lesioned_where_the_shape_changes_too():
     assert torch.equal(model(x), before)
 
 
-def test_lesion_accuracy_deletes_one_block_at_a_time_and_leaves_the_net_intact():
+def test_lesion_accuracy_deletes_one_block_at_a_time_and_leaves_the_net_intact(monkeypatch):
     data = load_digits()
     torch.manual_seed(0)
-    model = resnet(8, width=4, in_channels=1, zero_init_residual=True)  # every branch F = 0: blocks are identities
+    model = resnet(8, width=4, in_channels=1)
+    blocks = model.blocks()
     intact = model(data.test_images)
-    accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
-    assert accuracies.names == ["layer1.0", "layer2.0", "layer3.0"]
-    # Deleting an identity block changes nothing: each lesioned accuracy is the intact one, exactly.
-    from resnet_lab.train import evaluate
+    deleted = []
 
-    assert accuracies.values == [evaluate(model, data.test_images, data.test_labels)[1]] * 3
+    def evaluate(net, images, labels):  # records which blocks are missing whenever accuracy is measured
+        deleted.append([i for i, (now, block) in enumerate(zip(net.blocks(), blocks)) if now is not block])
+        return 0.0, len(deleted) / 10
+
+    monkeypatch.setattr(probes, "evaluate", evaluate)
+    accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
+    assert deleted == [[0], [1], [2]]
+    assert accuracies.names == ["layer1.0", "layer2.0", "layer3.0"] and accuracies.values == [0.1, 0.2, 0.3]
+    assert all(now is block for now, block in zip(model.blocks(), blocks))
+    assert torch.equal(model(data.test_images), intact)
+
+
+def test_deleting_a_block_that_is_the_identity_changes_nothing():
+    # Zero-initialised: every branch is 0, so each block passes its (non-negative) input through option A's path,
+    # which is exactly what a lesion puts in its place, downsampling blocks included.
     torch.manual_seed(0)
-    plain = plain_net(8, width=4, in_channels=1)
-    with probes.lesion(plain, 0):  # a plain block is no identity: its deletion changes the output
-        assert not torch.allclose(plain(data.test_images), intact)
-    assert torch.equal(model(data.test_images), intact) and all("forward" not in b.__dict__ for b in model.blocks())
+    model = resnet(8, width=4, in_channels=1, zero_init_residual=True).eval()
+    x = torch.randn(8, 1, 8, 8)
+    intact = model(x)
+    for index in range(len(model.blocks())):
+        with probes.lesion(model, index):
+            assert torch.equal(model(x), intact)
 
 
 def test_without_bn_plain_gradients_vanish_toward_the_input():
