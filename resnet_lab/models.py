@@ -5,8 +5,11 @@ widths w, 2w and 4w (w = 16 in the paper), global average pooling and one linear
 With basic blocks (two 3x3 convs) the depth is 6n+2; with bottleneck blocks (1x1, 3x3, 1x1)
 it is 9n+2, where n is the number of blocks per stage.
 
-Every block computes a branch F(x). A residual block adds its shortcut: H(x) = F(x) + x.
-A plain block (shortcut=None) has exactly the same layers and returns F(x) alone.
+Every block computes a branch F(x) (its `branch` method) and its `forward` adds the shortcut:
+    BasicBlock, Bottleneck             post-activation (He et al. 2015): relu(F(x) + shortcut(x))
+    PreActBlock, PreActBottleneck      pre-activation (He et al. 2016): F(x) + shortcut(x)
+A plain block is the same class with shortcut=None: the same layers, F(x) alone. Experiments that
+change a trained net's shortcuts or blocks (λ-scaled shortcuts, lesions) are in resnet_lab.probes.
 
 Shortcut options (paper, Section 3.3):
     "A": identity; where the shape changes, subsample and zero-pad the new channels (no parameters).
@@ -38,14 +41,19 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra_channels))
 
 
+def check_shortcut(option) -> None:
+    """ValueError unless `option` is one of SHORTCUTS."""
+    if option not in SHORTCUTS:
+        raise ValueError(f"shortcut={option!r} is not known: use one of {SHORTCUTS} (None = plain net)")
+
+
 def make_shortcut(option: str | None, in_planes: int, out_planes: int, stride: int, norm=nn.BatchNorm2d):
     """The shortcut of one block for option None/"A"/"B"/"C"; None for a plain block.
 
     norm=None: a projection with no normalisation after it. Pre-activation blocks use that: their
     shortcut, like their branch, ends without a BN (He et al. 2016 and the WRN code).
     """
-    if option not in SHORTCUTS:
-        raise ValueError(f"shortcut={option!r} is not known: use one of {SHORTCUTS} (None = plain net)")
+    check_shortcut(option)
     if option is None:
         return None
     shape_changes = stride != 1 or in_planes != out_planes
@@ -265,8 +273,7 @@ class CifarResNet(nn.Module):
     ):
         super().__init__()
         n = blocks_per_stage(depth, block)
-        if shortcut not in SHORTCUTS:
-            raise ValueError(f"shortcut={shortcut!r} is not known: use one of {SHORTCUTS} (None = plain net)")
+        check_shortcut(shortcut)
         for name, value in [
             ("width", width),
             ("widen_factor", widen_factor),

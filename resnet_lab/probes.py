@@ -212,13 +212,14 @@ def lesion(model: CifarResNet, index: int):
     zero-pad), so the same lesion works for plain and residual nets. Post-activation blocks receive
     non-negative inputs, so skipping their final ReLU changes nothing. The block comes back afterwards.
     """
-    block = model.blocks()[index]
-    stage, name = next((m, name) for m in model.modules() for name, child in m.named_children() if child is block)
-    setattr(stage, name, _option_a_path(block))
+    name = _block_names(model)[index]  # e.g. "layer2.0": block 0 of the nn.Sequential `layer2`
+    stage_name, _, position = name.rpartition(".")
+    stage, block = model.get_submodule(stage_name), model.get_submodule(name)
+    stage[int(position)] = _option_a_path(block)
     try:
         yield
     finally:
-        setattr(stage, name, block)
+        stage[int(position)] = block
 
 
 def _option_a_path(block: nn.Module) -> ZeroPadShortcut:
