@@ -5,8 +5,11 @@ widths w, 2w and 4w (w = 16 in the paper), global average pooling and one linear
 With basic blocks (two 3x3 convs) the depth is 6n+2; with bottleneck blocks (1x1, 3x3, 1x1)
 it is 9n+2, where n is the number of blocks per stage.
 
-Every block computes a branch F(x). A residual block adds its shortcut: H(x) = F(x) + x.
-A plain block (shortcut=None) has exactly the same layers and returns F(x) alone.
+Every block computes a branch F(x) (its `branch` method) and its `forward` adds the shortcut:
+    BasicBlock, Bottleneck             post-activation (He et al. 2015): relu(F(x) + shortcut(x))
+    PreActBlock, PreActBottleneck      pre-activation (He et al. 2016): F(x) + shortcut(x)
+A plain block is the same class with shortcut=None: the same layers, F(x) alone. Experiments that
+change a trained net's shortcuts or blocks (λ-scaled shortcuts, lesions) are in resnet_lab.probes.
 
 Shortcut options (paper, Section 3.3):
     "A": identity; where the shape changes, subsample and zero-pad the new channels (no parameters).
@@ -32,29 +35,33 @@ class ZeroPadShortcut(nn.Module):
 
     def __init__(self, in_planes: int, out_planes: int, stride: int):
         super().__init__()
-        self.extra_channels = out_planes - in_planes
-        self.stride = stride
+        self.extra_channels, self.stride = out_planes - in_planes, stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride > 1:
-            x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
+        return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra_channels))
 
 
-def make_shortcut(
-    shortcut: str | None, in_planes: int, out_planes: int, stride: int, preact: bool, norm=nn.BatchNorm2d
-):
-    """The shortcut module of one block, or None for a plain block."""
-    if shortcut is None:
+def check_shortcut(option) -> None:
+    """ValueError unless `option` is one of SHORTCUTS."""
+    if option not in SHORTCUTS:
+        raise ValueError(f"shortcut={option!r} is not known: use one of {SHORTCUTS} (None = plain net)")
+
+
+def make_shortcut(option: str | None, in_planes: int, out_planes: int, stride: int, norm=nn.BatchNorm2d):
+    """The shortcut of one block for option None/"A"/"B"/"C"; None for a plain block.
+
+    norm=None: a projection with no normalisation after it. Pre-activation blocks use that: their
+    shortcut, like their branch, ends without a BN (He et al. 2016 and the WRN code).
+    """
+    check_shortcut(option)
+    if option is None:
         return None
     shape_changes = stride != 1 or in_planes != out_planes
-    if shortcut == "A" and shape_changes:
+    if option == "A" and shape_changes:
         return ZeroPadShortcut(in_planes, out_planes, stride)
-    if shortcut == "C" or (shortcut == "B" and shape_changes):
-        projection = nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
-        # A pre-activation block feeds its shortcut from a path with no BN after it (as in
-        # He et al. 2016 and the WRN code), so only the post-activation projection gets one.
-        return projection if preact else nn.Sequential(projection, norm(out_planes))
+    if option == "C" or (option == "B" and shape_changes):
+        projection = conv1x1(in_planes, out_planes, stride)
+        return projection if norm is None else nn.Sequential(projection, norm(out_planes))
     return nn.Identity()
 
 
@@ -66,75 +73,44 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
-class ResidualBlock(nn.Module):
-    """What every block does with its branch F (defined by BasicBlock and Bottleneck below):
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions, post-activation (He et al. 2015, Fig. 2): relu(F(x) + shortcut(x)).
 
-    residual block (a shortcut):  H(x) = F(x) + shortcut(x), then ReLU unless pre-activation
-    plain block (shortcut None):  H(x) = F(x), then ReLU unless pre-activation
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.branch(x)
-        if self.shortcut is not None:
-            skip = self.shortcut(x)
-            if self.skip_scale != 1.0:  # λ of Eq. 8, notebook 03's experiment
-                skip = self.skip_scale * skip
-            out = out + skip  # the skip connection
-        return out if self.preact else F.relu(out)
-
-    def identity_shortcut(self) -> nn.Module:
-        """The parameter-free path from this block's input to an output of its shape (option A)."""
-        return make_shortcut("A", self.in_planes, self.out_planes, self.stride, self.preact)
-
-
-class BasicBlock(ResidualBlock):
-    """Two 3x3 convolutions.
-
-    Post-activation (He et al. 2015):  relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))
-    Pre-activation  (He et al. 2016):  conv(relu(bn(conv(relu(bn(x)))))) + shortcut(x)
-    Dropout, if any, sits between the two convolutions (as in WideResNets).
-    `norm` is the normalisation layer (nn.Identity for a net without BN); `skip_scale` is the λ of
-    He et al. 2016, Eq. 8, that multiplies the shortcut (1 everywhere but notebook 03).
+    F(x) = bn2(conv2(relu(bn1(conv1(x))))). Dropout, if any, sits between the convolutions (WideResNets);
+    `norm` is the normalisation layer (nn.Identity for a net without BN); shortcut=None: the plain block.
     """
 
     expansion = 1
 
-    def __init__(
-        self,
-        in_planes: int,
-        planes: int,
-        stride: int = 1,
-        shortcut: str | None = "A",
-        preact: bool = False,
-        dropout: float = 0.0,
-        norm=nn.BatchNorm2d,
-    ):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
         super().__init__()
-        self.in_planes, self.out_planes, self.stride, self.preact = in_planes, planes, stride, preact
-        self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
-        self.bn2 = norm(planes)
+        self.bn1 = norm(planes)
         self.conv2 = conv3x3(planes, planes)
+        self.bn2 = norm(planes)
         self.dropout = nn.Dropout(dropout)
-        self.shortcut = make_shortcut(shortcut, in_planes, planes, stride, preact, norm)
-        self.skip_scale = 1.0
+        self.shortcut = make_shortcut(shortcut, in_planes, planes, stride, norm)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         """F(x), the residual branch."""
-        if self.preact:
-            out = self.conv1(F.relu(self.bn1(x)))
-            return self.conv2(self.dropout(F.relu(self.bn2(out))))
         out = self.dropout(F.relu(self.bn1(self.conv1(x))))
         return self.bn2(self.conv2(out))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.shortcut is not None:  # None: the plain block, F(x) alone
+            out = out + self.shortcut(x)  # the skip connection
+        return F.relu(out)
+
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
-        return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) and not self.preact else self.conv2
+        return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) else self.conv2
 
 
-class Bottleneck(ResidualBlock):
-    """1x1 (reduce) -> 3x3 -> 1x1 (restore to `expansion` x planes), paper Fig. 5 right.
+class Bottleneck(nn.Module):
+    """1x1 (reduce) -> 3x3 -> 1x1 (restore to `expansion` x planes), post-activation (He et al. 2015, Fig. 5).
 
+    F(x) = bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))), and the block returns relu(F(x) + shortcut(x)).
     A block that halves the resolution strides its 3x3 convolution, as torchvision does ("ResNet V1.5");
     stride_on_1x1=True strides the first 1x1 instead, as He et al. 2015 did (notebook 04 counts the cost).
     """
@@ -142,42 +118,113 @@ class Bottleneck(ResidualBlock):
     expansion = 4
 
     def __init__(
-        self,
-        in_planes: int,
-        planes: int,
-        stride: int = 1,
-        shortcut: str | None = "A",
-        preact: bool = False,
-        dropout: float = 0.0,
-        norm=nn.BatchNorm2d,
-        stride_on_1x1: bool = False,
+        self, in_planes: int, planes: int, stride=1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d, stride_on_1x1=False
     ):
         super().__init__()
         out_planes = planes * self.expansion
-        self.in_planes, self.out_planes, self.stride, self.preact = in_planes, out_planes, stride, preact
-        self.bn1 = norm(in_planes if preact else planes)
         self.conv1 = conv1x1(in_planes, planes, stride if stride_on_1x1 else 1)
-        self.bn2 = norm(planes)
+        self.bn1 = norm(planes)
         self.conv2 = conv3x3(planes, planes, 1 if stride_on_1x1 else stride)
-        self.bn3 = norm(planes if preact else out_planes)
+        self.bn2 = norm(planes)
         self.conv3 = conv1x1(planes, out_planes)
+        self.bn3 = norm(out_planes)
         self.dropout = nn.Dropout(dropout)
-        self.shortcut = make_shortcut(shortcut, in_planes, out_planes, stride, preact, norm)
-        self.skip_scale = 1.0
+        self.shortcut = make_shortcut(shortcut, in_planes, out_planes, stride, norm)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         """F(x), the residual branch."""
-        if self.preact:
-            out = self.conv1(F.relu(self.bn1(x)))
-            out = self.conv2(F.relu(self.bn2(out)))
-            return self.conv3(self.dropout(F.relu(self.bn3(out))))
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.dropout(F.relu(self.bn2(self.conv2(out))))
         return self.bn3(self.conv3(out))
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.shortcut is not None:  # None: the plain block, F(x) alone
+            out = out + self.shortcut(x)  # the skip connection
+        return F.relu(out)
+
     def last_layer_of_branch(self) -> nn.Module:
         """The layer to zero so that F(x) = 0 and the block starts as the identity."""
-        return self.bn3 if isinstance(self.bn3, nn.BatchNorm2d) and not self.preact else self.conv3
+        return self.bn3 if isinstance(self.bn3, nn.BatchNorm2d) else self.conv3
+
+
+class PreActBlock(nn.Module):
+    """Two 3x3 convolutions, pre-activation (He et al. 2016, Fig. 4e): F(x) + shortcut(x), no ReLU after.
+
+    F(x) = conv2(relu(bn2(conv1(relu(bn1(x)))))): BN and ReLU come before each convolution, so nothing
+    acts on the sum and the identity path runs clean from block to block.
+    """
+
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
+        super().__init__()
+        self.bn1 = norm(in_planes)
+        self.conv1 = conv3x3(in_planes, planes, stride)
+        self.bn2 = norm(planes)
+        self.conv2 = conv3x3(planes, planes)
+        self.dropout = nn.Dropout(dropout)
+        self.shortcut = make_shortcut(shortcut, in_planes, planes, stride, norm=None)
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """F(x), the residual branch."""
+        out = self.conv1(F.relu(self.bn1(x)))
+        return self.conv2(self.dropout(F.relu(self.bn2(out))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.shortcut is not None:  # None: the plain block, F(x) alone
+            out = out + self.shortcut(x)  # the skip connection
+        return out
+
+    def last_layer_of_branch(self) -> nn.Module:
+        """The layer to zero so that F(x) = 0 and the block starts as the identity."""
+        return self.conv2
+
+
+class PreActBottleneck(nn.Module):
+    """1x1 -> 3x3 -> 1x1 bottleneck, pre-activation (He et al. 2016): F(x) + shortcut(x), no ReLU after.
+
+    F(x) = conv3(relu(bn3(conv2(relu(bn2(conv1(relu(bn1(x))))))))); the 3x3 convolution carries the stride.
+    """
+
+    expansion = 4
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
+        super().__init__()
+        out_planes = planes * self.expansion
+        self.bn1 = norm(in_planes)
+        self.conv1 = conv1x1(in_planes, planes)
+        self.bn2 = norm(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn3 = norm(planes)
+        self.conv3 = conv1x1(planes, out_planes)
+        self.dropout = nn.Dropout(dropout)
+        self.shortcut = make_shortcut(shortcut, in_planes, out_planes, stride, norm=None)
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """F(x), the residual branch."""
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        return self.conv3(self.dropout(F.relu(self.bn3(out))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branch(x)
+        if self.shortcut is not None:  # None: the plain block, F(x) alone
+            out = out + self.shortcut(x)  # the skip connection
+        return out
+
+    def last_layer_of_branch(self) -> nn.Module:
+        """The layer to zero so that F(x) = 0 and the block starts as the identity."""
+        return self.conv3
+
+
+BLOCK_CLASSES = {  # (block, preact): the block class CifarResNet stacks
+    ("basic", False): BasicBlock,
+    ("bottleneck", False): Bottleneck,
+    ("basic", True): PreActBlock,
+    ("bottleneck", True): PreActBottleneck,
+}
 
 
 def blocks_per_stage(depth: int, block: str = "basic") -> int:
@@ -226,8 +273,7 @@ class CifarResNet(nn.Module):
     ):
         super().__init__()
         n = blocks_per_stage(depth, block)
-        if shortcut not in SHORTCUTS:
-            raise ValueError(f"shortcut={shortcut!r} is not known: use one of {SHORTCUTS} (None = plain net)")
+        check_shortcut(shortcut)
         for name, value in [
             ("width", width),
             ("widen_factor", widen_factor),
@@ -246,7 +292,7 @@ class CifarResNet(nn.Module):
 
         self.depth, self.block, self.shortcut, self.preact = depth, block, shortcut, preact
         self.width, self.widen_factor = width, widen_factor
-        Block = BasicBlock if block == "basic" else Bottleneck
+        Block = BLOCK_CLASSES[block, bool(preact)]
         norm = nn.BatchNorm2d if batch_norm else nn.Identity
 
         self.conv1 = conv3x3(in_channels, width)
@@ -256,7 +302,7 @@ class CifarResNet(nn.Module):
             blocks = []
             for j in range(n):
                 stride = 2 if i > 0 and j == 0 else 1  # downsample at the start of stages 2 and 3
-                blocks.append(Block(in_planes, planes, stride, shortcut, preact, dropout, norm))
+                blocks.append(Block(in_planes, planes, stride, shortcut, dropout, norm))
                 in_planes = planes * Block.expansion
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages
@@ -277,11 +323,6 @@ class CifarResNet(nn.Module):
     def blocks(self) -> list[nn.Module]:
         """All blocks, input to output."""
         return [*self.layer1, *self.layer2, *self.layer3]
-
-    def set_skip_scale(self, scale: float) -> None:
-        """Multiply every shortcut by `scale` (λ in He et al. 2016, Eq. 8)."""
-        for b in self.blocks():
-            b.skip_scale = scale
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The body: stem and three stages, feature maps at 1/4 of the input's size (reused in notebook 07)."""

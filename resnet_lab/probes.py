@@ -5,16 +5,20 @@
                      (wrt="activations").
     similarity_kept  per block: do inputs that look alike still look alike to the net?
     residual_ratio   per block: ||F(x)|| / ||shortcut(x)||, how far each branch is from zero.
-    lesion_accuracy  accuracy with one block deleted, block by block (Veit et al. 2016).
+    scale_shortcuts  every shortcut times λ (He et al. 2016, Eq. 8), by wrapping it in a ScaledShortcut.
+    lesion           one block deleted (Veit et al. 2016): a parameter-free module stands in for it.
+    lesion_accuracy  accuracy with one block deleted, block by block.
     GradientRatioLog a training callback that logs gradient_norms' first/last-quarter ratio.
     draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
                      Graphviz's `dot` program is missing.
 
-Probes leave the model as they found it: BN running statistics, train/eval mode, no stored grads.
+Probes leave the model as they found it: BN running statistics, train/eval mode, no stored grads
+(scale_shortcuts alone changes it, on purpose; a lesion puts its block back when the `with` ends).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from contextlib import contextmanager
@@ -25,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchviz import make_dot
 
-from .models import CifarResNet
+from .models import CifarResNet, ZeroPadShortcut
 from .train import evaluate, uses_channels_last
 
 TORCHVIZ_NODE_ID = re.compile(r"\b\d{6,}\b")  # torchviz names graph nodes by Python id(): long numbers
@@ -170,21 +174,59 @@ def residual_ratio(model: CifarResNet, images: torch.Tensor) -> PerLayer:
     return PerLayer(_block_names(model), ratios)
 
 
+class ScaledShortcut(nn.Module):
+    """λ · shortcut(x): a shortcut scaled by λ, the h(x) = λx of He et al. 2016, Eq. 8."""
+
+    def __init__(self, shortcut: nn.Module, scale: float):
+        super().__init__()
+        self.shortcut, self.scale = shortcut, scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.shortcut(x)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+def scale_shortcuts(model: CifarResNet, scale: float) -> CifarResNet:
+    """Multiply every shortcut of `model` by `scale` (λ of He et al. 2016, Eq. 8), in place; returns `model`.
+
+    Each block's shortcut is wrapped in a ScaledShortcut (a shortcut already scaled gets the new λ instead).
+    """
+    if not isinstance(scale, (int, float)):
+        raise ValueError(f"scale={scale!r} is not valid: it must be a number (λ, 1 = the plain identity)")
+    residual = [b for b in model.blocks() if b.shortcut is not None]
+    if not residual:
+        raise ValueError("model has no shortcuts to scale: it is a plain net (shortcut=None)")
+    for block in residual:
+        inner = block.shortcut.shortcut if isinstance(block.shortcut, ScaledShortcut) else block.shortcut
+        block.shortcut = ScaledShortcut(inner, scale)
+    return model
+
+
 @contextmanager
 def lesion(model: CifarResNet, index: int):
-    """Delete block `index`: inside the `with`, it passes its input straight through.
+    """Delete block `index`: inside the `with`, a parameter-free module stands in its place.
 
-    Where the block changes the shape, the input goes through the block's parameter-free
-    option-A path (subsample, zero-pad), so the same lesion works for plain and residual nets.
-    Post-activation blocks receive non-negative inputs, so skipping their final ReLU changes nothing.
+    That module is option A's path (the identity; where the block changes the shape, subsample and
+    zero-pad), so the same lesion works for plain and residual nets. Post-activation blocks receive
+    non-negative inputs, so skipping their final ReLU changes nothing. The block comes back afterwards.
     """
-    block = model.blocks()[index]
-    # A plain function, not a module: assigning a module would register a submodule instead.
-    block.forward = block.identity_shortcut().forward
+    name = _block_names(model)[index]  # e.g. "layer2.0": block 0 of the nn.Sequential `layer2`
+    stage_name, _, position = name.rpartition(".")
+    stage, block = model.get_submodule(stage_name), model.get_submodule(name)
+    stage[int(position)] = _option_a_path(block)
     try:
         yield
     finally:
-        del block.forward  # back to the class's forward
+        stage[int(position)] = block
+
+
+def _option_a_path(block: nn.Module) -> ZeroPadShortcut:
+    """The parameter-free path from `block`'s input to an output of its shape, read off its convolutions."""
+    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "shortcut" not in name]
+    stride = math.prod(conv.stride[0] for conv in convs)
+    return ZeroPadShortcut(convs[0].in_channels, convs[-1].out_channels, stride)
 
 
 def lesion_accuracy(model: CifarResNet, images: torch.Tensor, labels: torch.Tensor) -> PerLayer:

@@ -167,3 +167,43 @@ def test_normalise_filters_checker_accepts_the_definition_and_names_each_mistake
     for mistake, message in expected:
         assert not check_normalise_filters(mistake)
         assert message in capsys.readouterr().out
+
+
+def _raising(error):
+    def learner(*args, **kwargs):
+        raise error
+
+    return learner
+
+
+def _block_raising(error):
+    class Block(torch.nn.Module):
+        expansion = 4
+
+        def __init__(self, *args):
+            raise error
+
+    return Block
+
+
+@pytest.mark.parametrize(
+    "checker,make",
+    [
+        ("check_count_layers", _raising),
+        ("check_basic_block", _block_raising),
+        ("check_dz_dx", _raising),
+        ("check_bottleneck", _block_raising),
+        ("check_wrn_params", _raising),
+        ("check_make_stage", _raising),
+        ("check_normalise_filters", _raising),
+    ],
+)
+def test_every_checker_says_not_written_yet_or_names_the_learners_error_without_a_traceback(checker, make, capsys):
+    from resnet_lab.course import check
+
+    assert getattr(check, checker)(make(NotImplementedError("fill me in"))) is False
+    out = capsys.readouterr().out
+    assert out.startswith("… ") and "is not written yet." in out and "✗" not in out
+    assert getattr(check, checker)(make(ZeroDivisionError("oops"))) is False
+    out = capsys.readouterr().out
+    assert "raised ZeroDivisionError: oops" in out and "Hint: " in out

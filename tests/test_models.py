@@ -4,7 +4,11 @@ import torch
 from resnet_lab import reference
 from resnet_lab.complexity import count_parameters
 from resnet_lab.models import (
+    BasicBlock,
+    Bottleneck,
     CifarResNet,
+    PreActBlock,
+    PreActBottleneck,
     ZeroPadShortcut,
     blocks_per_stage,
     plain_net,
@@ -102,6 +106,62 @@ def test_zero_initialised_block_is_the_identity(block, preact):
     assert torch.count_nonzero(b.branch(x)) == 0
 
 
+BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION = [
+    (BasicBlock, torch.relu),
+    (Bottleneck, torch.relu),
+    (PreActBlock, lambda out: out),  # pre-activation: nothing after the addition
+    (PreActBottleneck, lambda out: out),
+]
+
+
+@pytest.mark.parametrize("Block,after", BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION)
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+def test_every_block_adds_its_shortcut_to_its_branch(Block, after, shortcut):
+    torch.manual_seed(0)
+    block = Block(4, 8, stride=2, shortcut=shortcut).eval()
+    x = torch.randn(2, 4, 8, 8)  # negative values too: a ReLU after the addition shows
+    with torch.no_grad():
+        assert torch.allclose(block(x), after(block.branch(x) + block.shortcut(x)), atol=1e-6)
+        torch.nn.init.zeros_(block.last_layer_of_branch().weight)  # F(x) = 0: what is left is the shortcut
+        assert torch.count_nonzero(block.branch(x)) == 0
+        assert torch.equal(block(x), after(block.shortcut(x)))
+
+
+@pytest.mark.parametrize("Block,after", BLOCKS_AND_ACTIVATION_AFTER_THE_ADDITION)
+def test_a_block_without_shortcut_is_the_plain_block_its_branch_alone(Block, after):
+    torch.manual_seed(0)
+    block = Block(4, 8, stride=2, shortcut=None).eval()
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(block(x), after(block.branch(x)))
+
+
+@pytest.mark.parametrize(
+    "block,preact,Block",
+    [
+        ("basic", False, BasicBlock),
+        ("bottleneck", False, Bottleneck),
+        ("basic", True, PreActBlock),
+        ("bottleneck", True, PreActBottleneck),
+    ],
+)
+def test_the_net_stacks_the_block_class_its_arguments_name(block, preact, Block):
+    model = resnet(valid_depths(block)[0], block=block, preact=preact)
+    assert all(type(b) is Block for b in model.blocks())
+
+
+def test_a_projection_shortcut_has_bn_after_it_in_post_activation_blocks_only():
+    # He et al. 2015 (option B: 1x1 conv + BN); the pre-activation unit's shortcut, like its branch, ends in a conv.
+    post, pre = BasicBlock(16, 32, 2, shortcut="B").shortcut, PreActBlock(16, 32, 2, shortcut="B").shortcut
+    assert [type(m) for m in post] == [torch.nn.Conv2d, torch.nn.BatchNorm2d]
+    assert type(pre) is torch.nn.Conv2d
+
+
+def test_a_block_rejects_an_unknown_shortcut_option():
+    with pytest.raises(ValueError, match=r"shortcut='D' is not known: use one of \(None, 'A', 'B', 'C'\)"):
+        PreActBottleneck(16, 4, shortcut="D")
+
+
 def test_default_init_block_is_not_the_identity():
     b = resnet(14).layer2[1]
     x = torch.randn(4, 32, 8, 8).relu()
@@ -170,10 +230,15 @@ def test_bad_wide_resnet_depth_names_the_rule(depth):
 def test_wide_resnet_has_dropout_between_convs_and_reports_its_depth():
     model = wide_resnet(16, 2, dropout=0.3)
     assert model.depth == 16 and model.preact
-    assert model.layer1[0].dropout.p == 0.3
+    block = model.layer1[0]
+    assert block.dropout.p == 0.3
+    seen = {}
+    block.dropout.register_forward_hook(lambda m, args, out: seen.setdefault("dropout out", out))
+    block.conv2.register_forward_pre_hook(lambda m, args: seen.setdefault("conv2 in", args[0]))
     model.train()
     x = torch.randn(2, 3, 32, 32)
     assert not torch.equal(model(x), model(x))  # dropout is active in training
+    assert seen["conv2 in"] is seen["dropout out"]  # what dropout lets through is what the second conv sees
     model.eval()
     assert torch.equal(model(x), model(x))
 

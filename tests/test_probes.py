@@ -12,12 +12,10 @@ def digits_batch(n=128):
 
 
 def test_bn_plain_net_gradients_explode_toward_the_input_residual_ones_do_not():
-    # Measured for this course (paper_numbers.md, after Yang et al. 2019): first/last quarter
-    # weight-gradient ratio ~172 for plain-56 against ~2.2 for ResNet-56 on digits, width 8.
+    # Yang et al. 2019: with BN, a deep plain net's gradients grow toward the input; shortcuts keep them even.
     x, y = digits_batch()
     ratios = {}
     for make in (plain_net, resnet):
-        torch.manual_seed(0)
         torch.manual_seed(0)
         model = make(56, width=8, in_channels=1)
         weights = probes.gradient_norms(model, x, y)
@@ -62,7 +60,7 @@ def test_rendered_svg_is_the_same_every_time():
 
 
 def test_residual_nets_keep_the_inputs_similarity_structure_plain_nets_scramble_it():
-    # At initialisation, after 56 layers: plain ~0.0, residual ~0.2 (3 seeds measured, digits, width 8).
+    # At initialisation a deep plain net scrambles which inputs resemble which; a residual net keeps part of it.
     x, _ = digits_batch(128)
     for seed in range(2):
         torch.manual_seed(seed)
@@ -85,43 +83,70 @@ def test_residual_ratio_is_zero_at_zero_init_and_positive_otherwise():
     assert all(r > 0.1 for r in ratios)
 
 
-def test_lesion_passes_the_input_through_and_restores_the_block():
+def test_lesion_swaps_in_a_parameter_free_module_and_puts_the_block_back():
     torch.manual_seed(0)
-    model = plain_net(14, width=4, in_channels=1).eval()
+    model = resnet(14, width=4, in_channels=1).eval()
     x = torch.randn(4, 1, 8, 8)
     before = model(x)
     block = model.layer1[1]
     inside = torch.randn(4, 4, 8, 8)
     with probes.lesion(model, 1):
-        assert torch.equal(block(inside), inside)
+        stand_in = model.layer1[1]
+        assert stand_in is not block and not list(stand_in.parameters())
+        assert torch.equal(stand_in(inside), inside)
         assert not torch.allclose(model(x), before)
+        assert "forward" not in block.__dict__  # the block itself is untouched
+    assert model.layer1[1] is block and "forward" not in block.__dict__
     assert torch.equal(model(x), before)
-    with probes.lesion(model, 2):  # layer2.0 halves the size and doubles the channels: option A
+
+
+def test_a_plain_net_can_be_lesioned_where_the_shape_changes_too():
+    torch.manual_seed(0)
+    model = plain_net(14, width=4, in_channels=1).eval()
+    x, inside = torch.randn(4, 1, 8, 8), torch.randn(4, 4, 8, 8)
+    before = model(x)
+    with probes.lesion(model, 2):  # layer2.0 halves the size and doubles the channels: option A's path
         out = model.layer2[0](inside)
         assert out.shape == (4, 8, 4, 4) and torch.equal(out[:, :4], inside[:, :, ::2, ::2])
+        assert torch.count_nonzero(out[:, 4:]) == 0
+        assert not torch.allclose(model(x), before)
+    assert torch.equal(model(x), before)
 
 
-def test_lesion_accuracy_deletes_one_block_at_a_time_and_leaves_the_net_intact():
+def test_lesion_accuracy_deletes_one_block_at_a_time_and_leaves_the_net_intact(monkeypatch):
     data = load_digits()
     torch.manual_seed(0)
-    model = resnet(8, width=4, in_channels=1, zero_init_residual=True)  # every branch F = 0: blocks are identities
+    model = resnet(8, width=4, in_channels=1)
+    blocks = model.blocks()
     intact = model(data.test_images)
-    accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
-    assert accuracies.names == ["layer1.0", "layer2.0", "layer3.0"]
-    # Deleting an identity block changes nothing: each lesioned accuracy is the intact one, exactly.
-    from resnet_lab.train import evaluate
+    deleted = []
 
-    assert accuracies.values == [evaluate(model, data.test_images, data.test_labels)[1]] * 3
+    def evaluate(net, images, labels):  # records which blocks are missing whenever accuracy is measured
+        deleted.append([i for i, (now, block) in enumerate(zip(net.blocks(), blocks)) if now is not block])
+        return 0.0, len(deleted) / 10
+
+    monkeypatch.setattr(probes, "evaluate", evaluate)
+    accuracies = probes.lesion_accuracy(model, data.test_images, data.test_labels)
+    assert deleted == [[0], [1], [2]]
+    assert accuracies.names == ["layer1.0", "layer2.0", "layer3.0"] and accuracies.values == [0.1, 0.2, 0.3]
+    assert all(now is block for now, block in zip(model.blocks(), blocks))
+    assert torch.equal(model(data.test_images), intact)
+
+
+def test_deleting_a_block_that_is_the_identity_changes_nothing():
+    # Zero-initialised: every branch is 0, so each block passes its (non-negative) input through option A's path,
+    # which is exactly what a lesion puts in its place, downsampling blocks included.
     torch.manual_seed(0)
-    plain = plain_net(8, width=4, in_channels=1)
-    with probes.lesion(plain, 0):  # a plain block is no identity: its deletion changes the output
-        assert not torch.allclose(plain(data.test_images), intact)
-    assert torch.equal(model(data.test_images), intact) and all("forward" not in b.__dict__ for b in model.blocks())
+    model = resnet(8, width=4, in_channels=1, zero_init_residual=True).eval()
+    x = torch.randn(8, 1, 8, 8)
+    intact = model(x)
+    for index in range(len(model.blocks())):
+        with probes.lesion(model, index):
+            assert torch.equal(model(x), intact)
 
 
 def test_without_bn_plain_gradients_vanish_toward_the_input():
-    # On 8x8 digits: ~2e-5 first/last block at depth 56 without BN. (At 16x16, the course's size, ~1e-2:
-    # 2x2 maps in the last stage shrink backward signals further; benchmarks/seed_spread.py records it.)
+    # Without BN, a deep plain net's backward signal shrinks block after block on its way to the input.
     x, y = digits_batch()
     torch.manual_seed(0)
     norms = probes.gradient_norms(plain_net(56, width=8, in_channels=1, batch_norm=False), x, y, wrt="activations")
@@ -135,11 +160,46 @@ def test_scaling_every_shortcut_by_lambda_scales_the_gradient_by_lambda_per_bloc
     relative = {}
     for lam in (1.0, 0.8):
         torch.manual_seed(0)
-        model = resnet(20, width=4, in_channels=1, zero_init_residual=True).double()
-        model.set_skip_scale(lam)
+        model = probes.scale_shortcuts(resnet(20, width=4, in_channels=1, zero_init_residual=True).double(), lam)
         a = probes.gradient_norms(model, x, y, wrt="activations").values
         relative[lam] = a[0] / a[-2]  # 7 shortcuts between block 1 and block 8
     assert relative[0.8] / relative[1.0] == pytest.approx(0.8**7, rel=1e-6)
+
+
+def test_scaled_shortcut_multiplies_the_shortcut_by_lambda_and_shows_it_in_the_repr():
+    from resnet_lab.models import ZeroPadShortcut
+
+    shortcut = ZeroPadShortcut(4, 8, stride=2)
+    scaled = probes.ScaledShortcut(shortcut, 0.5)
+    x = torch.randn(2, 4, 8, 8)
+    assert torch.equal(scaled(x), 0.5 * shortcut(x))
+    assert "scale=0.5" in repr(scaled)
+
+
+def test_scale_shortcuts_wraps_every_shortcut_once_and_refuses_a_plain_net():
+    model = resnet(14, width=4, in_channels=1)
+    originals = [b.shortcut for b in model.blocks()]
+    probes.scale_shortcuts(probes.scale_shortcuts(model, 0.5), 0.9)  # a second λ replaces the first
+    for block, original in zip(model.blocks(), originals):
+        assert isinstance(block.shortcut, probes.ScaledShortcut)
+        assert block.shortcut.shortcut is original and block.shortcut.scale == 0.9
+    with pytest.raises(ValueError, match=r"no shortcuts to scale: it is a plain net"):
+        probes.scale_shortcuts(plain_net(8, width=2), 0.9)
+    with pytest.raises(ValueError, match=r"scale='0.9' is not valid: it must be a number"):
+        probes.scale_shortcuts(model, "0.9")
+
+
+def test_nets_that_differ_only_in_lambda_are_checkpointed_apart():
+    from resnet_lab.course.experiments import checkpoint_path
+    from resnet_lab.data import make_synthetic
+
+    data = make_synthetic(n_train=8, n_test=8)
+    paths = []
+    for lam in (1.0, 0.9):
+        torch.manual_seed(0)
+        model = probes.scale_shortcuts(resnet(8, width=2, in_channels=1), lam)
+        paths.append(checkpoint_path(model, data, "res-8", {"steps": 10}))
+    assert paths[0] != paths[1]
 
 
 def test_probes_give_the_same_numbers_on_a_channels_last_model():

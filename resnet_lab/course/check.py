@@ -7,6 +7,7 @@ raises NotImplementedError is reported as "not done yet", never as a crash.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -14,10 +15,19 @@ from torch import nn
 from ..complexity import count_parameters
 from ..models import BasicBlock, Bottleneck, plain_net, resnet, wide_resnet
 
+_FAILED = object()  # what _run returns when the learner's code did not run to the end
 
-def _not_done(name: str, hint: str) -> bool:
-    print(f"… {name} is not written yet. {hint}")
-    return False
+
+def _run(function: Callable, *args, name: str, case: str, hint: str):
+    """The learner's `function(*args)`; or _FAILED, after saying why: "not written yet" when it raises
+    NotImplementedError (the exercise's placeholder), else the exception, named, with the hint."""
+    try:
+        return function(*args)
+    except NotImplementedError:
+        print(f"… {name} is not written yet. {hint}")
+    except Exception as error:
+        print(f"✗ {case} raised {type(error).__name__}: {error}\n  Hint: {hint}")
+    return _FAILED
 
 
 def check_count_layers(count_layers: Callable) -> bool:
@@ -33,12 +43,8 @@ def check_count_layers(count_layers: Callable) -> bool:
         ("plain_net(56)", plain_net(56, width=2), 56),
     ]
     for name, model, expected in cases:
-        try:
-            got = count_layers(model)
-        except NotImplementedError:
-            return _not_done("count_layers", hint)
-        except Exception as error:
-            print(f"✗ count_layers({name}) raised {type(error).__name__}: {error}")
+        got = _run(count_layers, model, name="count_layers", case=f"count_layers({name})", hint=hint)
+        if got is _FAILED:
             return False
         if not isinstance(got, int):
             print(f"✗ count_layers({name}) returned {got!r}, a {type(got).__name__}; it should return an int.")
@@ -52,36 +58,31 @@ def check_count_layers(count_layers: Callable) -> bool:
 
 
 def _same_as_reference(
-    Block: type,
-    reference: nn.Module,
-    args: tuple,
-    x: torch.Tensor,
-    layers: str,
-    not_done: Callable[[], bool],
-    wrong_output: str,
+    Block: type, reference: nn.Module, args: tuple, x: torch.Tensor, layers: str, name: str, hint: str, wrong: str
 ):
     """Build Block(*args), give it the reference's weights and compare them on `x`.
 
     Returns the learner's output (x requires grad), or False after printing exactly what differs.
     """
     case = f"Block{args}"
-    try:
-        mine = Block(*args)
-        if count_parameters(mine) != count_parameters(reference):
-            print(
-                f"✗ {case} has {count_parameters(mine):,} parameters; the paper's block has "
-                f"{count_parameters(reference):,}. Check the layer sizes and the shortcut."
-            )
-            return False
-        missing, unexpected = mine.load_state_dict(reference.state_dict(), strict=False)
-        if missing or unexpected:
-            print(f"✗ {case}: the layer names differ from {layers} (missing {missing}, unexpected {unexpected}).")
-            return False
-        out = mine(x)
-    except NotImplementedError:
-        return not_done()
-    except Exception as error:
-        print(f"✗ {case} raised {type(error).__name__}: {error}")
+    mine = _run(Block, *args, name=name, case=case, hint=hint)
+    if mine is _FAILED:
+        return False
+    if count_parameters(mine) != count_parameters(reference):
+        print(
+            f"✗ {case} has {count_parameters(mine):,} parameters; the paper's block has "
+            f"{count_parameters(reference):,}. Check the layer sizes and the shortcut."
+        )
+        return False
+    loaded = _run(partial(mine.load_state_dict, reference.state_dict(), strict=False), name=name, case=case, hint=hint)
+    if loaded is _FAILED:
+        return False
+    missing, unexpected = loaded
+    if missing or unexpected:
+        print(f"✗ {case}: the layer names differ from {layers} (missing {missing}, unexpected {unexpected}).")
+        return False
+    out = _run(mine, x, name=name, case=case, hint=hint)
+    if out is _FAILED:
         return False
     expected = (len(x), reference(x).shape[1], *reference(x).shape[2:])
     if tuple(out.shape) != expected:
@@ -91,7 +92,7 @@ def _same_as_reference(
         )
         return False
     if not torch.allclose(out, reference(x), atol=1e-5):
-        print(f"✗ {case} computes something else than the paper's block with the same weights. {wrong_output}")
+        print(f"✗ {case} computes something else than the paper's block with the same weights. {wrong}")
         return False
     return out
 
@@ -101,10 +102,9 @@ def check_basic_block(Block: type) -> bool:
 
     Block(in_planes, planes, stride) must have conv1, bn1, conv2, bn2 like resnet_lab's block.
     """
-    not_done = lambda: _not_done(
-        "the block",
-        "Write shortcut(x) first, then forward(x): "  # noqa: E731
-        "relu(bn1(conv1(x))), then bn2(conv2(...)), add the shortcut, then relu.",
+    hint = (
+        "Write shortcut(x) first, then forward(x): "
+        "relu(bn1(conv1(x))), then bn2(conv2(...)), add the shortcut, then relu."
     )
     for args in [(16, 16, 1), (16, 32, 2)]:
         x = torch.randn(4, args[0], 8, 8).relu().requires_grad_()  # inputs come out of a ReLU
@@ -114,7 +114,8 @@ def check_basic_block(Block: type) -> bool:
             args,
             x,
             "conv1, bn1, conv2, bn2",
-            not_done,
+            "the block",
+            hint,
             "Check the order: conv-BN-ReLU, conv-BN, add the shortcut, then ReLU (after the addition).",
         )
         if out is False:
@@ -147,14 +148,9 @@ def check_dz_dx(dz_dx: Callable) -> bool:
         y = xt + a1 * torch.tanh(xt)
         z = y + a2 * torch.tanh(y)
         (autograd,) = torch.autograd.grad(z, xt)
-        try:
-            mine = dz_dx(x, a1, a2)
-        except NotImplementedError:
-            return _not_done(
-                "dz_dx", "Each block contributes a factor (1 + a_i tanh'(its input)), and tanh'(u) = 1 - tanh(u)**2."
-            )
-        except Exception as error:
-            print(f"✗ dz_dx({x}, {a1}, {a2}) raised {type(error).__name__}: {error}")
+        hint = "Each block contributes a factor (1 + a_i tanh'(its input)), and tanh'(u) = 1 - tanh(u)**2."
+        mine = _run(dz_dx, x, a1, a2, name="dz_dx", case=f"dz_dx({x}, {a1}, {a2})", hint=hint)
+        if mine is _FAILED:
             return False
         if not isinstance(mine, (int, float)) or abs(float(mine) - autograd.item()) > 1e-6:
             print(
@@ -178,11 +174,9 @@ def check_bottleneck(Block: type) -> bool:
             "planes (64 -> 256 in the paper's Fig. 5), so expansion must be 4."
         )
         return False
-    not_done = lambda: _not_done(
-        "the bottleneck",
-        "1x1 conv to `planes`, 3x3 conv (with the stride), "  # noqa: E731
-        "1x1 conv to 4 * planes, each followed by BN; ReLU after the first two and after "
-        "the addition.",
+    hint = (
+        "1x1 conv to `planes`, 3x3 conv (with the stride), 1x1 conv to 4 * planes, each followed by BN; "
+        "ReLU after the first two and after the addition."
     )
     for args in [(64, 16, 1), (64, 32, 2)]:
         x = torch.randn(2, args[0], 8, 8).relu()
@@ -192,7 +186,8 @@ def check_bottleneck(Block: type) -> bool:
             args,
             x,
             "conv1, bn1, conv2, bn2, conv3, bn3, shortcut",
-            not_done,
+            "the bottleneck",
+            hint,
             "Is the stride on the 3x3 conv? Is there a ReLU after bn3 *before* the addition (there should not be)?",
         )
         if out is False:
@@ -203,24 +198,21 @@ def check_bottleneck(Block: type) -> bool:
 
 def check_wrn_params(wrn_params: Callable) -> bool:
     """Exercise (notebook 05): WRN-n-k's parameter count from the formula, against the real model."""
+    hint = (
+        "Add up: the stem conv (3*16*9), for every block two BN layers "
+        "(2 numbers per channel) and two 3x3 convs, a 1x1 projection where the width "
+        "changes, then the final BN and the linear layer (weights and biases)."
+    )
     for n, k, classes in [(16, 4, 10), (28, 10, 10), (10, 1, 10), (40, 4, 100), (22, 2, 10)]:
         with torch.device("meta"):  # shapes only: no memory, no time
             expected = count_parameters(wide_resnet(n, k, num_classes=classes))
-        try:
-            mine = wrn_params(n, k, num_classes=classes)
-        except NotImplementedError:
-            return _not_done(
-                "wrn_params",
-                "Add up: the stem conv (3*16*9), for every block two BN layers "
-                "(2 numbers per channel) and two 3x3 convs, a 1x1 projection where the width "
-                "changes, then the final BN and the linear layer (weights and biases).",
-            )
-        except Exception as error:
-            print(f"✗ wrn_params({n}, {k}, num_classes={classes}) raised {type(error).__name__}: {error}")
+        case = f"wrn_params({n}, {k}, num_classes={classes})"
+        mine = _run(partial(wrn_params, n, k, num_classes=classes), name="wrn_params", case=case, hint=hint)
+        if mine is _FAILED:
             return False
         if mine != expected:
             print(
-                f"✗ wrn_params({n}, {k}, num_classes={classes}) = {mine!r}; the model has {expected:,}. "
+                f"✗ {case} = {mine!r}; the model has {expected:,}. "
                 "Did you count the BN parameters, the projections and the fc bias?"
             )
             return False
@@ -246,12 +238,8 @@ def check_make_stage(make_stage: Callable) -> bool:
         case = f"make_stage({block.__name__}, {in_planes}, {planes}, {blocks}, {stride})"
         torch.manual_seed(0)
         reference = reference_stage(block, in_planes, planes, blocks, stride).eval()
-        try:
-            mine = make_stage(block, in_planes, planes, blocks, stride)
-        except NotImplementedError:
-            return _not_done("make_stage", hint)
-        except Exception as error:
-            print(f"✗ {case} raised {type(error).__name__}: {error}\n  Hint: {hint}")
+        mine = _run(make_stage, block, in_planes, planes, blocks, stride, name="make_stage", case=case, hint=hint)
+        if mine is _FAILED:
             return False
         if not isinstance(mine, nn.Sequential) or len(mine) != blocks:
             print(
@@ -293,12 +281,9 @@ def check_normalise_filters(normalise_filters: Callable) -> bool:
     for name, w in cases:
         d = torch.randn(w.shape)
         d_before = d.clone()
-        try:
-            got = normalise_filters(d, w)
-        except NotImplementedError:
-            return _not_done("normalise_filters", hint)
-        except Exception as error:
-            print(f"✗ For {name}, normalise_filters raised {type(error).__name__}: {error}\n  Hint: {hint}")
+        case = f"For {name}, normalise_filters"
+        got = _run(normalise_filters, d, w, name="normalise_filters", case=case, hint=hint)
+        if got is _FAILED:
             return False
         if not isinstance(got, torch.Tensor) or got.shape != w.shape:
             print(

@@ -60,7 +60,6 @@ def checkpoint_path(
     """
     key = hashlib.sha256()
     key.update(repr(model).encode())
-    key.update(repr(sorted((name, getattr(m, "skip_scale", None)) for name, m in model.named_modules())).encode())
     for tensor in model.state_dict().values():
         key.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     key.update(repr((data.name, len(data.train_labels), len(data.test_labels))).encode())
