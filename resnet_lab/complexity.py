@@ -38,7 +38,7 @@ def torchvision_model(name: str, **kwargs) -> nn.Module:
 
     Good for counting (count_parameters, count_macs) even for VGG-19's 144M parameters.
     """
-    import torchvision  # imported here: torchvision adds ~1 s to a notebook's start
+    import torchvision  # imported here, where it is used: it slows every notebook's start (README, Performance)
 
     builders = torchvision.models.list_models(module=torchvision.models)
     if name not in builders:
