@@ -32,7 +32,7 @@ from .recipe import Recipe
 EVAL_TRAIN_IMAGES = 10_000  # training images evaluated for the training error (CIFAR-10 has 50,000: 1/5 is plenty)
 CHANNELS_LAST_MIN_SIZE = 32  # CPU: channels_last from this image size on (benchmarks/memory_format.py)
 FINAL_LOSS_STEPS = 10  # History.final_loss averages this many last mini-batch losses: less noisy than one
-STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels): ~10-40x a later step
+STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels), many times a later step
 
 
 class NonFiniteLoss(Exception):
@@ -104,8 +104,8 @@ def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None
 
 def channels_last_pays(device: torch.device, image_size: int) -> bool:
     """Whether the channels_last memory format trains faster here: on CUDA always; on a CPU for images of
-    CHANNELS_LAST_MIN_SIZE pixels and up (measured: 1.2x at 32x32 with 1 and 2 threads; at 8x8 and 16x16
-    it is faster on one thread and slower on two, so small images stay contiguous)."""
+    CHANNELS_LAST_MIN_SIZE pixels and up (benchmarks/memory_format.py: faster at 32x32 on 1 and 2 threads;
+    at 8x8 and 16x16 faster on one thread and slower on two, so small images stay contiguous)."""
     return device.type == "cuda" or (device.type == "cpu" and image_size >= CHANNELS_LAST_MIN_SIZE)
 
 
