@@ -6,7 +6,7 @@ label smoothing and gradient clipping. It is frozen, so "the same recipe" is a v
 print and compare; `scaled` gives the same recipe shorter, `within` the same recipe on a clock.
 
     >>> print(HE2015_CIFAR.scaled(8_000))
-    Recipe: 8,000 steps of batch 128
+    Recipe: 8,000 steps on batches of 128
       SGD: lr 0.1, momentum 0.9, weight decay 0.0001
       schedule: lr x0.1 at 50% and 75% of the steps
 """
@@ -112,7 +112,10 @@ class Recipe:
     def __str__(self) -> str:
         length = f"{self.steps:,} steps" if self.seconds is None else f"{self.seconds:g} seconds of training"
         sgd = f"lr {self.lr:g}, {'Nesterov ' if self.nesterov else ''}momentum {self.momentum:g}"
-        lines = [f"Recipe: {length} of batch {self.batch_size}", f"  SGD: {sgd}, weight decay {self.weight_decay:g}"]
+        lines = [
+            f"Recipe: {length} on batches of {self.batch_size}",
+            f"  SGD: {sgd}, weight decay {self.weight_decay:g}",
+        ]
         of = "steps" if self.seconds is None else "time"
         if self.schedule == "cosine":
             lines.append(f"  schedule: lr along half a cosine to 0 over the {of}")

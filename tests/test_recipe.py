@@ -31,7 +31,7 @@ def test_cosine_schedule_falls_along_half_a_cosine_to_zero():
 
 def test_a_recipe_prints_as_the_paper_states_it():
     assert str(HE2015_CIFAR).splitlines() == [
-        "Recipe: 64,000 steps of batch 128",
+        "Recipe: 64,000 steps on batches of 128",
         "  SGD: lr 0.1, momentum 0.9, weight decay 0.0001",
         "  schedule: lr x0.1 at 50% and 75% of the steps",
     ]
@@ -39,7 +39,7 @@ def test_a_recipe_prints_as_the_paper_states_it():
     extras = dataclasses.replace(
         HE2015_CIFAR, warmup_steps=400, label_smoothing=0.1, grad_clip=5.0, milestones=(0.5,)
     ).within(150)
-    assert str(extras).splitlines()[0] == "Recipe: 150 seconds of training of batch 128"
+    assert str(extras).splitlines()[0] == "Recipe: 150 seconds of training on batches of 128"
     assert str(extras).splitlines()[2:] == [
         "  schedule: lr x0.1 at 50% of the time",
         "  warm-up: 400 steps at lr 0.01",

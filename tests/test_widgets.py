@@ -192,14 +192,14 @@ def test_panel_plot_has_fixed_axes_from_the_start(data, monkeypatch):
 
 
 def test_panel_train_twice_starts_one_run_and_runs_overlay(data):
-    panel = ExperimentPanel(data, quick_profile(40))
+    panel = ExperimentPanel(data, quick_profile(10))
     panel.depth.value, panel.shortcut.value = 8, "plain"
     assert panel.train() is True
     assert panel.train() is False  # a second press while training does nothing
     assert panel.train_button.disabled and not panel.stop_button.disabled
     panel.wait(60)
     assert list(panel.runs) == ["plain-8 seed 0"] and list(panel.plot.runs) == ["plain-8 seed 0"]
-    assert panel.runs["plain-8 seed 0"].stop_reason == "finished" and "finished after 40 steps" in panel.status.value
+    assert panel.runs["plain-8 seed 0"].stop_reason == "finished" and "finished after 10 steps" in panel.status.value
     assert not panel.train_button.disabled and panel.stop_button.disabled and not panel.running
     panel.shortcut.value = "A"
     panel.train()
