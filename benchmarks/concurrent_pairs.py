@@ -19,6 +19,7 @@ from resnet_lab.course.experiments import train_side_by_side
 from resnet_lab.course.profiles import get_profile
 from resnet_lab.data import load_dataset
 from resnet_lab.models import plain_net, resnet
+from resnet_lab.recipe import HE2015_CIFAR
 from resnet_lab.train import fit
 
 REPEATS = int(os.environ.get("REPEATS", 2))
@@ -31,7 +32,7 @@ def train(depth: int, residual: bool, threads: int | None = None) -> None:
     data = load_dataset("digits", size=16)
     torch.manual_seed(0)
     net = (resnet if residual else plain_net)(depth, width=8, in_channels=1)
-    fit(net, data, steps=STEPS, batch_size=128, eval_at_end=False, progress=False)
+    fit(net, data, HE2015_CIFAR.scaled(STEPS), eval_at_end=False, progress=False)
 
 
 def sequential() -> float:
@@ -61,7 +62,8 @@ def in_processes() -> float:
 def with_train_side_by_side() -> float:
     torch.set_num_threads(2)
     data = load_dataset("digits", size=16)
-    profile = dataclasses.replace(get_profile("cpu"), steps=STEPS, eval_every=0)
+    cpu = get_profile("cpu")
+    profile = dataclasses.replace(cpu, recipe=cpu.recipe.scaled(STEPS), eval_every=0)
     nets = {}
     for residual in (False, True):
         torch.manual_seed(0)

@@ -19,7 +19,7 @@ import time
 import torch
 
 from resnet_lab.construction import deepen_with_identity_blocks
-from resnet_lab.course.experiments import build_net, build_wrn, net_label, time_budget, train_model, train_side_by_side
+from resnet_lab.course.experiments import build_net, build_wrn, net_label, train_model, train_side_by_side
 from resnet_lab.course.profiles import get_profile
 from resnet_lab.course.records import RECORDED, history_measures
 from resnet_lab.data import few_labels, load_dataset, make_digit_canvases, select_classes, subset
@@ -126,7 +126,7 @@ def bottleneck_and_width(data, profile, seed) -> dict:
         ("ResNet-56", build_net(56, "A", data, profile, seed)),
         ("WRN-16-2", build_wrn(16, 2, data, profile, seed)),
     ):
-        h = trained(net, data, profile, name, seed, steps=100_000, callbacks=[time_budget(profile.time_budget)])
+        h = trained(net, data, profile, name, seed, recipe=profile.recipe.within(profile.time_budget))
         same_time[name] = {**history_measures(h), "steps": len(h.steps)}
     sets = {f"{len(s.train_labels)} images": s for s in (subset(data, f) for f in (1.0, 0.25, 0.1, 0.05))}
     nets = {label: build_net(20, "A", data, profile, seed) for label in sets}

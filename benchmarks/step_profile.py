@@ -17,6 +17,7 @@ from torch.profiler import ProfilerActivity, profile
 from resnet_lab.complexity import count_macs
 from resnet_lab.data import load_dataset
 from resnet_lab.models import resnet
+from resnet_lab.recipe import HE2015_CIFAR
 from resnet_lab.train import fit
 
 GROUPS = {
@@ -49,9 +50,9 @@ def main() -> None:
     data = load_dataset("digits", size=16)
     torch.manual_seed(0)
     model = resnet(56, width=8, in_channels=1)
-    fit(model, data, steps=5, batch_size=128, progress=False, eval_at_end=False)
+    fit(model, data, HE2015_CIFAR.scaled(5), progress=False, eval_at_end=False)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fit(model, data, steps=20, batch_size=128, progress=False, eval_at_end=False)
+        fit(model, data, HE2015_CIFAR.scaled(20), progress=False, eval_at_end=False)
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
     print(f"{torch.get_num_threads()} threads, 20 steps: {total / 1e6:.2f} s of CPU time in operators")

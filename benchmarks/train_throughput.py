@@ -34,6 +34,7 @@ from torchvision.transforms import v2
 from resnet_lab.complexity import count_macs
 from resnet_lab.data import Dataset, load_digits, random_crop, random_flip
 from resnet_lab.models import resnet
+from resnet_lab.recipe import HE2015_CIFAR
 from resnet_lab.train import STARTUP_STEPS as WARMUP_STEPS
 from resnet_lab.train import channels_last_pays, fit
 
@@ -64,9 +65,8 @@ def make_model(args, data):
 def run_fit(args, data) -> tuple[float, float]:
     """(start-up seconds of the first WARMUP_STEPS steps, seconds of the rest)."""
     model = make_model(args, data)
-    history = fit(
-        model, data, steps=args.steps, batch_size=args.batch_size, progress=False, eval_at_end=False, device=args.device
-    )
+    recipe = HE2015_CIFAR.scaled(args.steps, batch_size=args.batch_size)
+    history = fit(model, data, recipe, progress=False, eval_at_end=False, device=args.device)
     warm = history.elapsed[WARMUP_STEPS - 1]
     return warm, history.elapsed[-1] - warm
 

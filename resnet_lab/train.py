@@ -1,9 +1,8 @@
-"""The one training loop every notebook uses: `fit(model, data, steps=...)`.
+"""The one training loop every notebook uses: `fit(model, data, recipe)`.
 
 Read `train_step` first: it is all of SGD that a learner needs (forward, loss, backward, guard,
-step). `fit` wraps it in the paper's recipe (He et al. 2015, Section 4.2): SGD with momentum 0.9,
-weight decay 1e-4, batch 128, lr 0.1 divided by 10 at 50% and 75% of training (32k and 48k of
-64k iterations in the paper).
+step). `fit` runs it as a `Recipe` says (resnet_lab.recipe: steps or seconds, batch size, lr,
+schedule...), for example the paper's `HE2015_CIFAR` (He et al. 2015, Section 4.2).
 
 On CUDA it uses mixed precision and channels_last; on a CPU it runs in float32 (bfloat16 autocast
 on request) and is deterministic for a given seed. It can checkpoint and resume exactly, stops
@@ -28,11 +27,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Dataset, DeviceLoader
+from .recipe import Recipe
 
 EVAL_TRAIN_IMAGES = 10_000  # training images evaluated for the training error (CIFAR-10 has 50,000: 1/5 is plenty)
 CHANNELS_LAST_MIN_SIZE = 32  # CPU: channels_last from this image size on (benchmarks/memory_format.py)
 FINAL_LOSS_STEPS = 10  # History.final_loss averages this many last mini-batch losses: less noisy than one
-STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels): ~10-40x a later step
+STARTUP_STEPS = 2  # the first steps of a run pay a one-off start-up cost (allocator, kernels), many times a later step
 
 
 class NonFiniteLoss(Exception):
@@ -46,17 +46,25 @@ def train_step(
     x: torch.Tensor,
     y: torch.Tensor,
     amp_dtype: torch.dtype | None = None,
+    label_smoothing: float = 0.0,
+    grad_clip: float | None = None,
 ) -> tuple[float, float]:
-    """One SGD step on the batch (x, y): forward, loss, backward, guard, step. Returns (loss, accuracy)."""
+    """One SGD step on the batch (x, y): forward, loss, backward, guard, step. Returns (loss, accuracy).
+
+    label_smoothing: the cross-entropy's (0: none). grad_clip: the largest gradient norm used (None: any).
+    """
     with torch.autocast(x.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = forward(x)
-        loss = F.cross_entropy(logits.float(), y)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()  # the scaler multiplies float16 losses up so that small gradients survive
     # One host sync per step, for the log and the guard, before the weights change.
     loss_value, accuracy = torch.stack([loss.detach(), (logits.argmax(1) == y).float().mean()]).tolist()
     if not math.isfinite(loss_value):
         raise NonFiniteLoss(loss_value)
+    if grad_clip is not None:
+        scaler.unscale_(optimizer)  # clip the true gradients, not float16's scaled-up ones
+        nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], grad_clip)
     scaler.step(optimizer)
     scaler.update()
     return loss_value, accuracy
@@ -96,8 +104,8 @@ def autocast_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None
 
 def channels_last_pays(device: torch.device, image_size: int) -> bool:
     """Whether the channels_last memory format trains faster here: on CUDA always; on a CPU for images of
-    CHANNELS_LAST_MIN_SIZE pixels and up (measured: 1.2x at 32x32 with 1 and 2 threads; at 8x8 and 16x16
-    it is faster on one thread and slower on two, so small images stay contiguous)."""
+    CHANNELS_LAST_MIN_SIZE pixels and up (benchmarks/memory_format.py: faster at 32x32 on 1 and 2 threads;
+    at 8x8 and 16x16 faster on one thread and slower on two, so small images stay contiguous)."""
     return device.type == "cuda" or (device.type == "cpu" and image_size >= CHANNELS_LAST_MIN_SIZE)
 
 
@@ -139,19 +147,6 @@ class History:
     @property
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds else math.nan
-
-
-def lr_at(
-    step: int, steps: int, lr: float, milestones: Sequence[float], gamma: float, warmup_steps: int, warmup_lr: float
-) -> float:
-    """Learning rate for optimiser step `step` (0-based) of `steps`.
-
-    Milestones are fractions of training: (0.5, 0.75) is the paper's 32k/48k of 64k.
-    The first `warmup_steps` use `warmup_lr` (He et al. train ResNet-110 at 0.01 for ~400 steps).
-    """
-    if step < warmup_steps:
-        return warmup_lr
-    return lr * gamma ** sum(step >= m * steps for m in milestones)
 
 
 @contextmanager
@@ -266,9 +261,9 @@ Callback = Callable[[History], "bool | None"]
 
 
 class ProgressBar:
-    """A `fit` callback: a tqdm bar with the latest loss, closed when training ends."""
+    """A `fit` callback: a tqdm bar with the latest loss, closed when training ends (steps=None: a count)."""
 
-    def __init__(self, steps: int, label: str = "", start: int = 0):
+    def __init__(self, steps: int | None, label: str = "", start: int = 0):
         self.bar = tqdm(total=steps, initial=start, desc=label or "training", leave=False)
 
     def __call__(self, history: History) -> None:
@@ -277,23 +272,6 @@ class ProgressBar:
             return
         self.bar.update(history.steps[-1] - self.bar.n)
         self.bar.set_postfix(loss=f"{history.loss[-1]:.3f}", refresh=False)
-
-
-def _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint) -> None:
-    for name, value, low in [
-        ("steps", steps, 1),
-        ("checkpoint_every", checkpoint_every, 0),
-        ("warmup_steps", warmup_steps, 0),
-        ("eval_every", eval_every, 0),
-    ]:
-        if not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}={value!r} is not valid: it must be an integer >= {low}")
-    if not lr > 0:
-        raise ValueError(f"lr={lr!r} is not valid: it must be positive")
-    if any(not 0 < m <= 1 for m in milestones):
-        raise ValueError(f"milestones={tuple(milestones)!r} are not valid: use fractions of training in (0, 1]")
-    if checkpoint_every and checkpoint is None:
-        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint path")
 
 
 @torch.no_grad()
@@ -321,48 +299,83 @@ def _evaluate_into(history: History, model: nn.Module, data: Dataset, step: int,
     history.eval_steps.append(step)
 
 
+def _check_options(eval_every, checkpoint_every, checkpoint) -> None:
+    for name, value in [("eval_every", eval_every), ("checkpoint_every", checkpoint_every)]:
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name}={value!r} is not valid: it must be an integer >= 0")
+    if checkpoint_every and checkpoint is None:
+        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint path")
+
+
+@dataclass
+class _Run:
+    """One run as `fit` set it up: what the training loop steps, evaluates, saves and calls."""
+
+    model: nn.Module
+    forward: Callable  # the model, or its compiled version
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    loader: DeviceLoader
+    data: Dataset
+    recipe: Recipe
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+    eval_every: int
+    checkpoint: str | Path | None
+    checkpoint_every: int
+    callbacks: list[Callback]
+    clock: Callable[[], float]
+
+    def ended(self, history: History) -> bool:
+        """Whether `history` has reached the recipe's end: its steps, or its seconds of training."""
+        if self.recipe.seconds is None:
+            return len(history.steps) >= self.recipe.steps
+        return history.seconds >= self.recipe.seconds
+
+    def evaluate_into(self, history: History, step: int) -> None:
+        _evaluate_into(history, self.model, self.data, step, amp_dtype=self.amp_dtype, channels_last=self.channels_last)
+
+    def save(self, history: History) -> None:
+        save_checkpoint(self.checkpoint, self.model, self.optimizer, self.scaler, history)
+
+
 def fit(
     model: nn.Module,
     data: Dataset,
+    recipe: Recipe,
     *,
-    steps: int,
-    batch_size: int = 128,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    weight_decay: float = 1e-4,
-    nesterov: bool = False,
-    milestones: Sequence[float] = (0.5, 0.75),
-    gamma: float = 0.1,
-    warmup_steps: int = 0,
-    warmup_lr: float | None = None,
-    eval_every: int = 0,
-    eval_at_end: bool = True,
     device: str | torch.device | None = None,
     amp: bool | None = None,
     channels_last: bool | None = None,
     compile: bool = False,
     seed: int = 0,
+    eval_every: int = 0,
+    eval_at_end: bool = True,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
     resume: bool = True,
     label: str = "",
+    clock: Callable[[], float] = time.perf_counter,
 ) -> History:
-    """Train `model` on `data` for `steps` optimiser steps and return its History.
+    """Train `model` on `data` as `recipe` says (its steps, or its seconds of training) and return its History.
 
     eval_every: evaluate on the training set (up to EVAL_TRAIN_IMAGES) and the test set every this
         many steps (0: never during training); eval_at_end: and once when training ends.
-    callbacks: called as `callback(history)` after every step, and once more when training ends
-        (then `history.stop_reason` is set). A callback that returns True stops training.
-        progress=True adds a ProgressBar.
+    callbacks: every one is called as `callback(history)` after every step, and once more when
+        training ends (then `history.stop_reason` is set). If any returns True, training stops
+        (after all of them have run). progress=True adds a ProgressBar.
     checkpoint: a file to save to every `checkpoint_every` steps and at the end; with resume=True
         an existing file is loaded first and training continues from its step.
     amp: mixed precision (None = on for CUDA). channels_last: None = where it pays (`channels_last_pays`).
+    clock: what training time is measured with (seconds); tests give a fake one.
     """
-    _check_arguments(steps, checkpoint_every, warmup_steps, eval_every, lr, milestones, checkpoint)
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe={recipe!r} is not valid: give a Recipe, e.g. HE2015_CIFAR.scaled(1_000)")
+    _check_options(eval_every, checkpoint_every, checkpoint)
     device = pick_device(device)
-    loader = DeviceLoader.for_training(data, batch_size, seed=seed, device=device)  # checks batch_size
+    loader = DeviceLoader.for_training(data, recipe.batch_size, seed=seed, device=device)  # checks batch_size
     check_model_fits_data(model.to(device), data)
     amp_dtype = autocast_dtype(device, amp)
     channels_last = channels_last_pays(device, data.image_size) if channels_last is None else channels_last
@@ -370,114 +383,99 @@ def fit(
         torch.manual_seed(seed)  # dropout draws from the global generator; nothing else in training does
     forward = _prepared(model, channels_last, compile)
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+        nesterov=recipe.nesterov,
     )
     # Loss scaling is only needed for float16; for bfloat16 and float32 the scaler is a no-op.
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     history = History(label=label)
     if checkpoint is not None and resume and Path(checkpoint).exists():
         history = load_checkpoint(checkpoint, model, optimizer, scaler)
-        print(f"Resuming {label or 'training'} from {checkpoint} at step {len(history.steps)} of {steps}")
+        print(f"Resuming {label or 'training'} from {checkpoint} at step {len(history.steps)}")
     if progress:
-        callbacks = [ProgressBar(steps, label, len(history.steps)), *callbacks]
-    schedule = dict(
-        steps=steps,
-        lr=lr,
-        milestones=milestones,
-        gamma=gamma,
-        warmup_steps=warmup_steps,
-        warmup_lr=lr / 10 if warmup_lr is None else warmup_lr,
-    )
-
-    _train_loop(
-        history,
+        callbacks = [ProgressBar(recipe.steps, label, len(history.steps)), *callbacks]
+    run = _Run(
         model,
         forward,
         optimizer,
         scaler,
         loader,
         data,
+        recipe,
         amp_dtype,
         channels_last,
-        schedule,
         eval_every,
         checkpoint,
         checkpoint_every,
-        callbacks,
+        list(callbacks),
+        clock,
     )
-    _finish(
-        history,
-        model,
-        data,
-        eval_at_end,
-        dict(amp_dtype=amp_dtype, channels_last=channels_last),
-        checkpoint,
-        (model, optimizer, scaler),
-        callbacks,
-    )
+    _train_loop(run, history)
+    _finish(run, history, eval_at_end)
     return history
 
 
-def _train_loop(
-    history: History,
-    model,
-    forward,
-    optimizer,
-    scaler,
-    loader: DeviceLoader,
-    data: Dataset,
-    amp_dtype,
-    channels_last: bool,
-    schedule: dict,
-    eval_every: int,
-    checkpoint,
-    checkpoint_every: int,
-    callbacks,
-) -> None:
-    """Steps from where `history` ends to schedule["steps"], with evaluation, checkpoints and callbacks."""
-    steps, evaluation = schedule["steps"], dict(amp_dtype=amp_dtype, channels_last=channels_last)
+def _train_loop(run: _Run, history: History) -> None:
+    """Steps from where `history` ends to the recipe's end, with evaluation, checkpoints and callbacks."""
     # BN running statistics change in the forward pass, before the loss can be checked: keep a copy
     # of the last good ones so that a non-finite step can be undone completely.
-    buffers = list(model.buffers())
+    buffers = list(run.model.buffers())
     good_buffers = [b.clone() for b in buffers]
+    step = len(history.steps)  # optimiser steps taken so far
     try:
-        for step in range(len(history.steps), steps):
-            clock = time.perf_counter()  # training time: the step itself, not evaluation, saving or callbacks
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, **schedule)
-            x, y = loader.batch(step)
+        while not run.ended(history):
+            start = run.clock()  # training time: the step itself, not evaluation, saving or callbacks
+            lr = run.recipe.lr_at(step, history.seconds)
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+            x, y = run.loader.batch(step)
             _copy(good_buffers, buffers)
-            if channels_last:
+            if run.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             try:
-                loss, accuracy = train_step(forward, optimizer, scaler, x, y, amp_dtype)
+                loss, accuracy = train_step(
+                    run.forward,
+                    run.optimizer,
+                    run.scaler,
+                    x,
+                    y,
+                    run.amp_dtype,
+                    run.recipe.label_smoothing,
+                    run.recipe.grad_clip,
+                )
             except NonFiniteLoss as error:
                 _copy(buffers, good_buffers)
                 history.stop_reason = (
                     f"non-finite loss ({error.args[0]}) at step {step + 1}: stopped before "
-                    f"that step changed the weights (try a lower lr; lr was {schedule['lr']})"
+                    f"that step changed the weights (try a lower lr; lr was {lr:g})"
                 )
                 warnings.warn(history.stop_reason, stacklevel=3)
                 break
-            history.seconds += time.perf_counter() - clock
-            history.record(step + 1, loss, accuracy, optimizer.param_groups[0]["lr"], len(y), history.seconds)
-            if eval_every and (step + 1) % eval_every == 0 and step + 1 < steps:
-                _evaluate_into(history, model, data, step + 1, **evaluation)
-            if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < steps:
-                save_checkpoint(checkpoint, model, optimizer, scaler, history)
-            if any(callback(history) for callback in callbacks):
+            history.seconds += run.clock() - start
+            step += 1
+            history.record(step, loss, accuracy, lr, len(y), history.seconds)
+            last = run.ended(history)  # the end is evaluated and saved by _finish
+            if run.eval_every and step % run.eval_every == 0 and not last:
+                run.evaluate_into(history, step)
+            if run.checkpoint_every and step % run.checkpoint_every == 0 and not last:
+                run.save(history)
+            stops = [callback(history) for callback in run.callbacks]  # every callback, every step
+            if any(stops):
                 history.stop_reason = "stopped by callback"
                 break
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
 
 
-def _finish(history: History, model, data, eval_at_end: bool, evaluation: dict, checkpoint, state, callbacks) -> None:
+def _finish(run: _Run, history: History, eval_at_end: bool) -> None:
     """After the last step: evaluate, save, and tell every callback that training has ended."""
     history.stop_reason = history.stop_reason or "finished"
     if eval_at_end and history.steps and history.eval_steps[-1:] != history.steps[-1:]:
-        _evaluate_into(history, model, data, history.steps[-1], **evaluation)
-    if checkpoint is not None and history.steps:
-        save_checkpoint(checkpoint, *state, history)
-    for callback in callbacks:
+        run.evaluate_into(history, history.steps[-1])
+    if run.checkpoint is not None and history.steps:
+        run.save(history)
+    for callback in run.callbacks:
         callback(history)

@@ -1,4 +1,5 @@
 import dataclasses
+import itertools
 import threading
 import time
 
@@ -27,8 +28,10 @@ def test_labels_read_like_the_paper():
     assert [net_label(56, s) for s in (None, "A", "B")] == ["plain-56", "res-56", "res-B-56"]
 
 
-def tiny_profile(**changes):
-    return dataclasses.replace(get_profile("smoke"), **{"steps": 4, "batch_size": 32, "width": 2, **changes})
+def tiny_profile(steps=4, **changes):
+    smoke = get_profile("smoke")
+    recipe = dataclasses.replace(smoke.recipe, steps=steps, batch_size=32)
+    return dataclasses.replace(smoke, **{"recipe": recipe, "width": 2, **changes})
 
 
 def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
@@ -79,14 +82,22 @@ def test_start_prints_device_profile_and_dataset(capsys, monkeypatch):
     assert line.startswith("device: cpu · profile: smoke") and "digits" in line
 
 
-def test_time_budget_stops_a_run_on_the_clock():
-    from resnet_lab.course.experiments import time_budget
-
+def test_a_run_of_so_many_seconds_decays_its_lr_in_time_and_stops_on_the_clock():
+    """Notebook 05's same-time runs: `seconds=` makes the profile's recipe one ended by the clock."""
     data = make_synthetic(n_train=64, num_classes=4)
-    history = train_net(8, "A", data, tiny_profile(), steps=100_000, callbacks=[time_budget(0.5)])
-    assert history.stop_reason == "stopped by callback"
-    assert history.elapsed[-2] < 0.5 <= history.elapsed[-1]  # the first step past the budget ends it
-    assert len(history.elapsed) == len(history.steps) and history.elapsed == sorted(history.elapsed)
+    ticks = itertools.count()  # a fake clock, one second later at every reading: each step takes one second
+    history = train_net(8, "A", data, tiny_profile(), seconds=8.0, clock=lambda: float(next(ticks)))
+    assert history.steps == list(range(1, 9)) and history.stop_reason == "finished"  # not the profile's 4 steps
+    assert history.lr == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)  # x0.1 at 4 s and at 6 s
+
+
+def test_keywords_change_the_recipe_or_the_fit_options_and_an_unknown_one_is_named():
+    data = make_synthetic(n_train=64, num_classes=4)
+    net = build_net(8, "A", data, tiny_profile())
+    history = train_model(net, data, tiny_profile(), lr=0.05, eval_every=2)
+    assert history.lr[0] == 0.05 and history.eval_steps == [2, 4]
+    with pytest.raises(ValueError, match=r"^lr_decay=0.1 is not valid: give a Recipe field \(steps, batch_size, lr,"):
+        train_model(net, data, tiny_profile(), lr_decay=0.1)
 
 
 def test_a_claim_raises_on_cpu_and_reports_on_gpu(capsys):
@@ -241,7 +252,8 @@ from resnet_lab.course.experiments import build_net, train_side_by_side
 from resnet_lab.course.profiles import get_profile
 torch.set_num_threads(2)
 data = make_synthetic(n_train=64, num_classes=4)
-profile = dataclasses.replace(get_profile("smoke"), steps=10**6, batch_size=32, width=2)
+smoke = get_profile("smoke")
+profile = dataclasses.replace(smoke, recipe=dataclasses.replace(smoke.recipe, steps=10**6, batch_size=32), width=2)
 nets = {label: build_net(8, shortcut, data, profile) for label, shortcut in (("plain-8", None), ("res-8", "A"))}
 print("training", flush=True)
 histories = train_side_by_side(nets, data, profile)

@@ -214,6 +214,7 @@ def test_probes_give_the_same_numbers_on_a_channels_last_model():
 
 def test_gradient_ratio_log_records_step_one_and_every_nth_step_and_leaves_training_alone():
     from resnet_lab.data import make_synthetic
+    from resnet_lab.recipe import HE2015_CIFAR
     from resnet_lab.train import fit
 
     data = make_synthetic(n_train=256, n_test=64)
@@ -222,8 +223,10 @@ def test_gradient_ratio_log_records_step_one_and_every_nth_step_and_leaves_train
     reference = plain_net(14, width=4, in_channels=1, num_classes=4)
     reference.load_state_dict(model.state_dict())
     log = probes.GradientRatioLog(model, data.train_images[:64], data.train_labels[:64], every=5)
-    logged = fit(model, data, steps=12, batch_size=32, callbacks=[log], progress=False, eval_at_end=False)
-    plain = fit(reference, data, steps=12, batch_size=32, progress=False, eval_at_end=False)
+    logged = fit(
+        model, data, HE2015_CIFAR.scaled(12, batch_size=32), callbacks=[log], progress=False, eval_at_end=False
+    )
+    plain = fit(reference, data, HE2015_CIFAR.scaled(12, batch_size=32), progress=False, eval_at_end=False)
     assert list(log.ratios) == [0, 1, 5, 10]  # 0: before training
     assert all(r > 0 for r in log.ratios.values())
     assert logged.loss == plain.loss  # probing between steps changes nothing about the run

@@ -1,7 +1,10 @@
+import dataclasses
+
 import pytest
 import torch
 
-from resnet_lab.course.profiles import ENV_VAR, PROFILES, get_profile
+from resnet_lab.course.profiles import ENV_VAR, PROFILES, Profile, get_profile
+from resnet_lab.recipe import HE2015_CIFAR, Recipe
 
 
 def test_environment_variable_overrides(monkeypatch):
@@ -49,6 +52,7 @@ def test_a_rehearsal_shortens_the_gpu_profile_but_keeps_its_code_path(monkeypatc
     monkeypatch.setenv("RESNET_LAB_STEPS", "40")
     p = get_profile("gpu")
     assert (p.steps, p.eval_every, p.checkpoint_every, p.time_budget) == (40, 5, 5, 0.75)  # 8000 -> 40: 1/200
+    assert p.recipe.lr_at(19) == 0.1 and p.recipe.lr_at(20) == pytest.approx(0.01)  # still /10 at half of the steps
     assert p.compile and p.dataset == "cifar10" and not p.strict_claims
     monkeypatch.setenv("RESNET_LAB_STEPS", "ten")
     with pytest.raises(ValueError, match="RESNET_LAB_STEPS='ten' is not valid"):
@@ -58,3 +62,16 @@ def test_a_rehearsal_shortens_the_gpu_profile_but_keeps_its_code_path(monkeypatc
 def test_only_the_gpu_profile_reports_claims_instead_of_raising():
     # The gpu profile's budget comes from benchmarks/gpu_budget.py (about 15 minutes per notebook on a T4).
     assert [name for name, p in PROFILES.items() if not p.strict_claims] == ["gpu"]
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_trains_with_the_paper_recipe_at_its_own_length(name):
+    # He et al. 2015, Section 4.2: a profile changes only how long a run is and its batch size.
+    p = PROFILES[name]
+    assert dataclasses.replace(p.recipe, steps=HE2015_CIFAR.steps, batch_size=HE2015_CIFAR.batch_size) == HE2015_CIFAR
+
+
+def test_a_profile_and_a_recipe_share_no_field():
+    """What a venue gives (data, sizes, budget) and how a net is optimised live in one place each."""
+    profile_fields = {f.name for f in dataclasses.fields(Profile)}
+    assert not profile_fields & {f.name for f in dataclasses.fields(Recipe)}

@@ -5,6 +5,7 @@ import torch
 
 from resnet_lab.data import few_labels, load_digits, make_digit_canvases, make_synthetic, select_classes
 from resnet_lab.models import StreamMLP, resnet
+from resnet_lab.recipe import HE2015_CIFAR
 from resnet_lab.train import fit
 from resnet_lab.transfer import LinearProbe, SegmentationNet, predict_masks, segmentation_scores
 
@@ -50,7 +51,7 @@ def test_a_linear_probe_trains_only_its_head_and_keeps_the_body_as_it_was():
     before = {k: v.clone() for k, v in body.state_dict().items()}
     probe = LinearProbe(body, 4)
     head_before = probe.fc.weight.clone()
-    fit(probe, data, steps=5, batch_size=32, progress=False, eval_at_end=False)
+    fit(probe, data, HE2015_CIFAR.scaled(5, batch_size=32), progress=False, eval_at_end=False)
     assert all(torch.equal(v, before[k]) for k, v in body.state_dict().items())  # weights and BN statistics
     assert not torch.equal(probe.fc.weight, head_before)
     assert probe.training and not probe.body.training
@@ -76,7 +77,7 @@ def test_segmentation_net_scores_every_pixel_and_learns_the_canvases():
     torch.manual_seed(0)
     net = SegmentationNet(resnet(8, width=8, in_channels=1, num_classes=11), 11)
     assert net(canvases.test_images[:2]).shape == (2, 11, 32, 32)
-    fit(net, canvases, steps=100, batch_size=32, progress=False, eval_at_end=False)
+    fit(net, canvases, HE2015_CIFAR.scaled(100, batch_size=32), progress=False, eval_at_end=False)
     scores = segmentation_scores(predict_masks(net, canvases.test_images), canvases.test_labels, 11)
     baseline = segmentation_scores(torch.zeros_like(canvases.test_labels), canvases.test_labels, 11)
     assert scores[1] > 2 * baseline[1] and scores[0] > baseline[0]  # measured: 0.21 vs 0.07 mean IoU

@@ -13,6 +13,7 @@ from resnet_lab.course.profiles import get_profile
 from resnet_lab.course.widgets import ExperimentPanel, LivePlot, SliderPlot
 from resnet_lab.data import make_synthetic
 from resnet_lab.models import plain_net, resnet, valid_depths
+from resnet_lab.recipe import HE2015_CIFAR
 from resnet_lab.train import History, fit
 
 PNG = b"\x89PNG"
@@ -21,6 +22,10 @@ PNG = b"\x89PNG"
 @pytest.fixture(scope="module")
 def data():
     return make_synthetic(n_train=128, num_classes=4)
+
+
+def recipe(steps):
+    return dataclasses.replace(HE2015_CIFAR, steps=steps, batch_size=32)
 
 
 class Handle:
@@ -40,8 +45,7 @@ def test_live_plot_keeps_one_curve_per_run_with_every_step(data):
         history = fit(
             make(8, width=2, in_channels=1, num_classes=4),
             data,
-            steps=6,
-            batch_size=32,
+            recipe(6),
             progress=False,
             callbacks=[plot.callback(label)],
         )
@@ -62,8 +66,7 @@ def test_live_plot_throttles_but_always_draws_the_end(data):
     fit(
         resnet(8, width=2, in_channels=1, num_classes=4),
         data,
-        steps=5,
-        batch_size=32,
+        recipe(5),
         progress=False,
         callbacks=[plot.callback("run")],
     )
@@ -103,8 +106,7 @@ def test_live_plot_freezes_into_the_interactive_figure(data, monkeypatch):
     history = fit(
         resnet(8, width=2, in_channels=1, num_classes=4),
         data,
-        steps=3,
-        batch_size=32,
+        recipe(3),
         progress=False,
         callbacks=[plot.callback("run")],
     )
@@ -120,8 +122,7 @@ def test_live_plot_frames_differ_as_training_goes_on(data):
     fit(
         resnet(8, width=2, in_channels=1, num_classes=4),
         data,
-        steps=4,
-        batch_size=32,
+        recipe(4),
         progress=False,
         callbacks=[update],
     )
@@ -138,8 +139,7 @@ def test_live_plot_time_axis_leaves_out_the_start_up_steps(data):
     history = fit(
         resnet(8, width=2, in_channels=1, num_classes=4),
         data,
-        steps=6,
-        batch_size=32,
+        recipe(6),
         progress=False,
         callbacks=[plot.callback("run")],
     )
@@ -152,7 +152,8 @@ def test_live_plot_time_axis_leaves_out_the_start_up_steps(data):
 
 
 def quick_profile(steps):
-    return dataclasses.replace(get_profile("smoke"), steps=steps, batch_size=32, width=2, max_depth=20)
+    smoke = get_profile("smoke")
+    return dataclasses.replace(smoke, recipe=recipe(steps), width=2, max_depth=20)
 
 
 def test_panel_depth_slider_offers_exactly_the_valid_depths(data):
@@ -173,20 +174,32 @@ def test_panel_says_which_depths_are_valid(data):
         ExperimentPanel(data, quick_profile(5), seed=-1)
 
 
-def test_panel_empty_plot_has_meaningful_fixed_axes(data):
+def test_panel_plot_has_fixed_axes_from_the_start(data, monkeypatch):
+    """The x-axis spans the profile's steps before and during a run; the empty plot shows where losses live."""
+    axes = []
+
+    def record(lines, **kwargs):
+        axes.append((kwargs["xlim"], kwargs["ylim"], kwargs["log_y"]))
+        return PNG
+
+    monkeypatch.setattr(widgets, "line_chart_png", record)
     panel = ExperimentPanel(data, quick_profile(300))
-    assert panel.plot.steps == 300 and bytes(panel.image.value).startswith(PNG)
+    history = History()
+    history.record(1, 2.0, 0.5, 0.1, 32, 0.1)
+    panel.plot.callback("run")(history)
+    panel.plot.png()
+    assert axes == [((0, 300), widgets.LOSS_RANGE, True), ((0, 300), None, True)]
 
 
 def test_panel_train_twice_starts_one_run_and_runs_overlay(data):
-    panel = ExperimentPanel(data, quick_profile(40))
+    panel = ExperimentPanel(data, quick_profile(10))
     panel.depth.value, panel.shortcut.value = 8, "plain"
     assert panel.train() is True
     assert panel.train() is False  # a second press while training does nothing
     assert panel.train_button.disabled and not panel.stop_button.disabled
     panel.wait(60)
     assert list(panel.runs) == ["plain-8 seed 0"] and list(panel.plot.runs) == ["plain-8 seed 0"]
-    assert panel.runs["plain-8 seed 0"].stop_reason == "finished" and "finished after 40 steps" in panel.status.value
+    assert panel.runs["plain-8 seed 0"].stop_reason == "finished" and "finished after 10 steps" in panel.status.value
     assert not panel.train_button.disabled and panel.stop_button.disabled and not panel.running
     panel.shortcut.value = "A"
     panel.train()

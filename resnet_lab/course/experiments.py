@@ -1,12 +1,15 @@
 """The experiments the notebooks run, built from `models`, `data`, `train` and a `Profile`.
 
-`train_net(56, None, data, profile)` trains plain-56 with the profile's budget;
+`train_net(56, None, data, profile)` trains plain-56 with the profile's recipe and budget;
 `train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn;
 `train_side_by_side` trains nets of the same size at the same time where that is faster (a CPU).
+Each takes changes to the recipe by its field names (`lr=0.01`, `steps=...`) and `fit` options
+(`seed=1`, `eval_every=...`) as keyword arguments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -17,8 +20,12 @@ import torch
 
 from ..data import Dataset
 from ..models import CifarResNet, wide_resnet
+from ..recipe import Recipe
 from ..train import History, fit, pick_device
 from .profiles import Profile
+
+RECIPE_FIELDS = tuple(field.name for field in dataclasses.fields(Recipe))
+FIT_OPTIONS = ("device", "amp", "channels_last", "compile", "seed", "eval_every", "eval_at_end", "resume", "clock")
 
 
 def net_label(depth: int, shortcut: str | None) -> str:
@@ -50,12 +57,17 @@ def build_wrn(n: int, k: int, data: Dataset, profile: Profile, seed: int = 0, **
 
 
 def checkpoint_path(
-    model: torch.nn.Module, data: Dataset, label: str, fit_options: dict, folder: str | Path = "checkpoints"
+    model: torch.nn.Module,
+    data: Dataset,
+    label: str,
+    recipe: Recipe,
+    fit_options: dict,
+    folder: str | Path = "checkpoints",
 ) -> Path:
     """Where a run is checkpointed: named by its label, keyed by everything that changes the run.
 
     The key hashes the model's layers and initial weights (so depth, width, zero-init, seed...),
-    the dataset and every `fit` argument (steps, lr, batch size...): change any of them and the run
+    the dataset, the recipe and every `fit` option (seed, evaluation...): change any of them and the run
     gets a new file, so a rerun never resumes a stale run with other settings.
     """
     key = hashlib.sha256()
@@ -63,10 +75,27 @@ def checkpoint_path(
     for tensor in model.state_dict().values():
         key.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     key.update(repr((data.name, len(data.train_labels), len(data.test_labels))).encode())
-    settings = {k: v for k, v in fit_options.items() if k not in ("callbacks", "progress", "label")}
+    key.update(repr(recipe).encode())  # a frozen dataclass: its repr names every field
+    settings = {k: v for k, v in fit_options.items() if k not in ("callbacks", "progress", "label", "clock")}
     key.update(repr(sorted(settings.items())).encode())
     name = f"{data.name}-{label or 'run'}-{key.hexdigest()[:12]}.pt".replace(" ", "_").replace("/", "_")
     return Path(folder) / name
+
+
+def recipe_and_options(recipe: Recipe, overrides: dict) -> tuple[Recipe, dict]:
+    """Split keyword arguments into changes to `recipe` (its field names) and `fit` options (FIT_OPTIONS)."""
+    for name, value in overrides.items():
+        if name not in RECIPE_FIELDS and name not in FIT_OPTIONS:
+            raise ValueError(
+                f"{name}={value!r} is not valid: give a Recipe field ({', '.join(RECIPE_FIELDS)}) "
+                f"or a fit option ({', '.join(FIT_OPTIONS)})"
+            )
+    changes = {name: value for name, value in overrides.items() if name in RECIPE_FIELDS}
+    for length, other in (("steps", "seconds"), ("seconds", "steps")):  # a run is as long as one of them
+        if length in changes:
+            changes.setdefault(other, None)
+    options = {name: value for name, value in overrides.items() if name in FIT_OPTIONS}
+    return dataclasses.replace(recipe, **changes), options
 
 
 def train_model(
@@ -77,31 +106,28 @@ def train_model(
     callbacks=(),
     progress: bool = False,
     checkpoint: bool | None = None,
-    **fit_kwargs,
+    recipe: Recipe | None = None,
+    **overrides,
 ) -> History:
-    """`fit` with the profile's budget (steps, batch size, evaluation, compile); kwargs override it.
+    """`fit` with the profile's recipe and budget (evaluation, compile, checkpoints).
 
+    recipe: None is the profile's. overrides: Recipe fields change the recipe (`steps=200, lr=0.01`;
+    `seconds=60` makes it a run of 60 seconds of training);
+    `fit` options (FIT_OPTIONS: `seed=1`, `eval_every=0`...) replace the profile's.
     checkpoint: None follows the profile (gpu checkpoints every `checkpoint_every` steps to
     `profile.checkpoint_dir`, so rerunning the cell after a Colab disconnect resumes the run);
     True or False chooses explicitly.
     """
-    options = dict(
-        steps=profile.steps,
-        batch_size=profile.batch_size,
-        eval_every=profile.eval_every,
-        compile=profile.compile,
-        callbacks=callbacks,
-        progress=progress,
-        label=label,
-    )
-    options.update(fit_kwargs)
+    recipe, chosen = recipe_and_options(recipe or profile.recipe, overrides)
+    options = dict(eval_every=profile.eval_every, compile=profile.compile, callbacks=callbacks, progress=progress)
+    options.update(chosen, label=label)
     if checkpoint is None:
         checkpoint = profile.checkpoint_every > 0
     if checkpoint:
-        every = profile.checkpoint_every or max(1, options["steps"] // 10)
-        path = checkpoint_path(model, data, label, options, profile.checkpoint_dir)
+        every = profile.checkpoint_every or max(1, (recipe.steps or profile.steps) // 10)
+        path = checkpoint_path(model, data, label, recipe, options, profile.checkpoint_dir)
         options.update(checkpoint=path, checkpoint_every=every)
-    return fit(model, data, **options)
+    return fit(model, data, recipe, **options)
 
 
 def train_net(
@@ -113,33 +139,24 @@ def train_net(
     callbacks=(),
     progress: bool = False,
     label: str | None = None,
-    **fit_kwargs,
+    **overrides,
 ) -> History:
-    """Build (from `seed`) and train one net with the profile's budget; returns its History."""
+    """Build (from `seed`) and train one net with the profile's recipe; overrides as for `train_model`."""
     model = build_net(depth, shortcut, data, profile, seed)
     return train_model(
-        model, data, profile, label or net_label(depth, shortcut), callbacks, progress, seed=seed, **fit_kwargs
+        model, data, profile, label or net_label(depth, shortcut), callbacks, progress, seed=seed, **overrides
     )
 
 
-def time_budget(seconds: float):
-    """A `fit` callback that stops training once `seconds` of training have passed."""
-
-    def stop_when_out_of_time(history: History) -> bool:
-        return bool(history.elapsed) and history.elapsed[-1] >= seconds
-
-    return stop_when_out_of_time
-
-
 def compare(
-    runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0, plot=None, **fit_kwargs
+    runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0, plot=None, **overrides
 ) -> dict[str, History]:
     """Train each (depth, shortcut) in turn, each as a new curve on `plot` (a LivePlot) if given."""
     histories = {}
     for depth, shortcut in runs:
         label = net_label(depth, shortcut)
         callbacks = [plot.callback(label)] if plot is not None else []
-        histories[label] = train_net(depth, shortcut, data, profile, seed, callbacks=callbacks, **fit_kwargs)
+        histories[label] = train_net(depth, shortcut, data, profile, seed, callbacks=callbacks, **overrides)
     return histories
 
 
@@ -149,9 +166,8 @@ def side_by_side_lanes(
     """How many nets of `nets` should train at the same time: one lane per thread, at most one per net; 1 means one
     after the other. Each lane gets an equal, fixed share of the threads (`torch.get_num_threads() // lanes`).
 
-    Side by side pays on a CPU: small nets use a second thread poorly (res-56 at width 8: 1.36x from two
-    threads), while two nets on one thread each finish 1.25x sooner than one after the other on two
-    (`benchmarks/concurrent_pairs.py`). A net's thread count stays fixed, so its run is exactly reproducible.
+    Side by side pays on a CPU: small nets use a second thread poorly, so two nets on one thread each
+    finish sooner than one after the other on two (`benchmarks/concurrent_pairs.py` measures it). A net's thread count stays fixed, so its run is exactly reproducible.
     Not on a GPU, not on one thread (the `smoke` profile's setting), not with dropout (it draws from the
     generator all threads share) and not with torch.compile (not thread-safe: pytorch/pytorch#105943).
     """
@@ -168,12 +184,12 @@ def train_side_by_side(
     plot=None,
     callbacks: Mapping[str, Sequence[Callable]] | None = None,
     options: Mapping[str, dict] | None = None,
-    **fit_kwargs,
+    **overrides,
 ) -> dict[str, History]:
-    """Train every net in `nets` (label -> model) with the profile's budget; {label: History}, in the order given.
+    """Train every net in `nets` (label -> model) with the profile's recipe; {label: History}, in the order given.
 
-    data: one Dataset for every net, or {label: Dataset}. options: {label: fit keyword arguments} for one net
-    only (its batch size, say); `fit_kwargs` apply to all.
+    data: one Dataset for every net, or {label: Dataset}. options: {label: overrides} for one net only (its
+    batch size, say); `overrides` (as for `train_model`) apply to all.
 
     Where `side_by_side_lanes` says so, nets train at the same time: net i in lane i % lanes, each lane
     training its nets one after the other (four nets in two lanes: the 1st and 3rd in one, the 2nd and 4th
@@ -195,11 +211,11 @@ def train_side_by_side(
             profile,
             label,
             extra_callbacks + list(callbacks.get(label, ())),
-            **{**fit_kwargs, **options.get(label, {})},
+            **{**overrides, **options.get(label, {})},
         )
 
     drawn = {label: plot.callback(label) for label in nets} if plot is not None else {}
-    lanes = side_by_side_lanes(nets, fit_kwargs.get("device"), fit_kwargs.get("compile", profile.compile))
+    lanes = side_by_side_lanes(nets, overrides.get("device"), overrides.get("compile", profile.compile))
     if lanes == 1:
         return {label: run(label, [drawn[label]] if drawn else []) for label in nets}
     return _in_lanes(run, list(nets), lanes, drawn)

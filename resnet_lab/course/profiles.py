@@ -17,16 +17,26 @@ from dataclasses import dataclass
 
 import torch
 
+from ..recipe import HE2015_CIFAR, Recipe
+
 ENV_VAR = "RESNET_LAB_PROFILE"
 STEPS_ENV_VAR = "RESNET_LAB_STEPS"  # a rehearsal: the chosen profile with fewer steps per run
 
 
 @dataclass(frozen=True)
 class Profile:
+    """What one venue (the tests, a CPU, a GPU) gives the notebooks: the data, the nets' widths and
+    depths, and the budget (how long a run is, how often it is evaluated and checkpointed, the
+    seconds of a same-time comparison).
+
+    How a net is optimised is its `recipe` (a Recipe: steps, batch size, lr, momentum, weight decay,
+    schedule...): the paper's recipe (He et al. 2015) shortened to this venue's steps. No Profile
+    field repeats a Recipe field; `profile.steps` and `profile.batch_size` read the recipe's.
+    """
+
     name: str
     dataset: str  # a name for resnet_lab.data.load_dataset
-    steps: int  # optimiser steps for one training run
-    batch_size: int
+    recipe: Recipe  # how one training run optimises: its steps, batch size, lr, schedule...
     width: int  # channels of the first stage (the paper uses 16)
     shallow_depth: int  # the depth pair of the degradation experiment
     deep_depth: int
@@ -34,18 +44,27 @@ class Profile:
     eval_every: int  # steps between evaluations on the full train/test sets (0 = at the end)
     checkpoint_every: int  # steps between checkpoints (0 = none)
     compile: bool  # torch.compile: pays off only for long runs
-    time_budget: float  # seconds of training per net, for same-wall-clock comparisons
+    time_budget: float  # seconds of training per net, for same-time comparisons: `recipe.within(time_budget)`
     image_size: int | None = None  # digits upsampled to this size (None: the dataset's own)
     strict_claims: bool = True  # a notebook's claim check raises (smoke, cpu) or reports what it saw (gpu)
     checkpoint_dir: str = "checkpoints"  # course.start() points it at Google Drive on request
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps of one training run (the recipe's)."""
+        return self.recipe.steps
+
+    @property
+    def batch_size(self) -> int:
+        """Images per optimiser step (the recipe's)."""
+        return self.recipe.batch_size
 
 
 PROFILES = {
     "smoke": Profile(
         "smoke",
         "digits",
-        steps=100,
-        batch_size=64,
+        recipe=HE2015_CIFAR.scaled(100, batch_size=64),
         width=8,
         shallow_depth=8,
         deep_depth=32,
@@ -60,8 +79,7 @@ PROFILES = {
     "cpu": Profile(
         "cpu",
         "digits",
-        steps=300,
-        batch_size=128,
+        recipe=HE2015_CIFAR.scaled(300, batch_size=128),
         width=8,
         shallow_depth=20,
         deep_depth=56,
@@ -75,8 +93,7 @@ PROFILES = {
     "gpu": Profile(
         "gpu",
         "cifar10",
-        steps=8_000,
-        batch_size=128,
+        recipe=HE2015_CIFAR.scaled(8_000, batch_size=128),
         width=16,
         shallow_depth=20,
         deep_depth=56,
@@ -118,7 +135,7 @@ def scaled(profile: Profile, steps: int) -> Profile:
     factor = steps / profile.steps
     return dataclasses.replace(
         profile,
-        steps=steps,
+        recipe=profile.recipe.scaled(steps),
         eval_every=max(1, round(profile.eval_every * factor)) if profile.eval_every else 0,
         checkpoint_every=max(1, round(profile.checkpoint_every * factor)) if profile.checkpoint_every else 0,
         time_budget=profile.time_budget * factor,
