@@ -118,7 +118,9 @@ def load_digits(test_fraction: float = 0.25, seed: int = 0, size: int = 8, resiz
 
 def load_cifar10(root: str | Path = "data", download: bool = True) -> Dataset:
     """CIFAR-10 via torchvision, with the paper's augmentation (4-pixel pad, random crop, flip)."""
-    from torchvision.datasets import CIFAR10  # imported here, where it is used: it slows every notebook's start (README, Performance)
+    from torchvision.datasets import (
+        CIFAR10,  # imported here, where it is used: it slows every notebook's start (README, Performance)
+    )
 
     try:
         train = CIFAR10(str(root), train=True, download=download)

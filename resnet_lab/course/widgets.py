@@ -37,7 +37,9 @@ from .figures import line_chart_png, plotly_png
 from .profiles import Profile, get_profile
 
 LOSS_RANGE = (1e-4, 10.0)  # the y-axis of an empty loss plot: where cross-entropy curves live
-FRAME_SHARE = 0.05  # live frames may take at most this share of a training cell's time (frame costs: README, Performance)
+FRAME_SHARE = (
+    0.05  # live frames may take at most this share of a training cell's time (frame costs: README, Performance)
+)
 
 
 def _display_widget(widget, text: str, png: bytes | None = None):
