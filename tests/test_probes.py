@@ -192,13 +192,14 @@ def test_scale_shortcuts_wraps_every_shortcut_once_and_refuses_a_plain_net():
 def test_nets_that_differ_only_in_lambda_are_checkpointed_apart():
     from resnet_lab.course.experiments import checkpoint_path
     from resnet_lab.data import make_synthetic
+    from resnet_lab.recipe import HE2015_CIFAR
 
     data = make_synthetic(n_train=8, n_test=8)
     paths = []
     for lam in (1.0, 0.9):
         torch.manual_seed(0)
         model = probes.scale_shortcuts(resnet(8, width=2, in_channels=1), lam)
-        paths.append(checkpoint_path(model, data, "res-8", {"steps": 10}))
+        paths.append(checkpoint_path(model, data, "res-8", HE2015_CIFAR.scaled(10), {}))
     assert paths[0] != paths[1]
 
 
