@@ -41,10 +41,10 @@ class Profile:
     shallow_depth: int  # the depth pair of the degradation experiment
     deep_depth: int
     max_depth: int  # largest depth a slider offers
-    eval_every: int  # steps between evaluations on the full train/test sets (0 = at the end)
-    checkpoint_every: int  # steps between checkpoints (0 = none)
-    compile: bool  # torch.compile: pays off only for long runs
     time_budget: float  # seconds of training per net, for same-time comparisons: `recipe.within(time_budget)`
+    eval_every: int = 0  # steps between evaluations on the full train/test sets (0 = at the end)
+    checkpoint_every: int = 0  # steps between checkpoints (0 = none)
+    compile: bool = False  # torch.compile: pays off only for long runs
     image_size: int | None = None  # digits upsampled to this size (None: the dataset's own)
     strict_claims: bool = True  # a notebook's claim check raises (smoke, cpu) or reports what it saw (gpu)
     checkpoint_dir: str = "checkpoints"  # course.start() points it at Google Drive on request
@@ -60,51 +60,18 @@ class Profile:
         return self.recipe.batch_size
 
 
+# fmt: off
 PROFILES = {
-    "smoke": Profile(
-        "smoke",
-        "digits",
-        recipe=HE2015_CIFAR.scaled(100, batch_size=64),
-        width=8,
-        shallow_depth=8,
-        deep_depth=32,
-        max_depth=32,
-        eval_every=0,
-        checkpoint_every=0,
-        compile=False,
-        time_budget=3.0,
-        image_size=16,
-    ),
-    # cpu: evaluated once, at the end of a run (no notebook shows curves of the full-set error on this profile).
-    "cpu": Profile(
-        "cpu",
-        "digits",
-        recipe=HE2015_CIFAR.scaled(300, batch_size=128),
-        width=8,
-        shallow_depth=20,
-        deep_depth=56,
-        max_depth=56,
-        eval_every=0,
-        checkpoint_every=0,
-        compile=False,
-        time_budget=15.0,
-        image_size=16,
-    ),
-    "gpu": Profile(
-        "gpu",
-        "cifar10",
-        recipe=HE2015_CIFAR.scaled(8_000, batch_size=128),
-        width=16,
-        shallow_depth=20,
-        deep_depth=56,
-        max_depth=110,
-        eval_every=1_000,
-        checkpoint_every=1_000,
-        compile=True,
-        time_budget=150.0,
-        strict_claims=False,
-    ),
+    "smoke": Profile("smoke", "digits", HE2015_CIFAR.scaled(100, batch_size=64), width=8, image_size=16,
+                     shallow_depth=8, deep_depth=32, max_depth=32, time_budget=3.0),
+    # cpu: evaluated once, at the end of a run (no notebook shows full-set error curves on this profile).
+    "cpu": Profile("cpu", "digits", HE2015_CIFAR.scaled(300, batch_size=128), width=8, image_size=16,
+                   shallow_depth=20, deep_depth=56, max_depth=56, time_budget=15.0),
+    "gpu": Profile("gpu", "cifar10", HE2015_CIFAR.scaled(8_000, batch_size=128), width=16,
+                   shallow_depth=20, deep_depth=56, max_depth=110, time_budget=150.0,
+                   eval_every=1_000, checkpoint_every=1_000, compile=True, strict_claims=False),
 }
+# fmt: on
 
 
 def get_profile(name: str | None = None) -> Profile:
