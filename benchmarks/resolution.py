@@ -45,7 +45,7 @@ def main() -> None:
                 h = train_net(depth, shortcut, data, profile, seed, checkpoint=False, compile=False, eval_every=0)
                 seconds.append(time.perf_counter() - start)
                 losses.append(h.final_loss())
-                errors.append(100 * (1 - h.train_accuracy[-1]))
+                errors.append(h.training_error())
             name = f"{'plain' if shortcut is None else 'res'}-{depth}"
             print(
                 f"{version:>13} {name:>9}  loss {statistics.mean(losses):.4f} ± {statistics.stdev(losses):.4f} "

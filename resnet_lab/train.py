@@ -111,7 +111,16 @@ def channels_last_pays(device: torch.device, image_size: int) -> bool:
 
 @dataclass
 class History:
-    """What happened during training, step by step. Lists grow as training runs."""
+    """What happened during training, step by step. Lists grow as training runs.
+
+    The course's words for these, the same in tables, records, figures and prose:
+        training loss        `loss`: the mini-batch loss at each step, in train mode
+        final training loss  `final_loss()`: the training loss averaged over the last steps
+        training error       `training_error()`: % of (up to EVAL_TRAIN_IMAGES) training images
+                             misclassified in eval mode, from `train_accuracy`
+        test error           `test_error()`: the same on the test set, from `test_accuracy`
+        seconds of training  `seconds` (in all) and `elapsed` (at each step): the steps alone
+    """
 
     label: str = ""
     steps: list[int] = field(default_factory=list)  # after this many optimiser steps...
@@ -129,11 +138,19 @@ class History:
     images: int = 0  # training images processed
 
     def final_loss(self, last: int = FINAL_LOSS_STEPS) -> float:
-        """Mean mini-batch loss over the last `last` steps: a less noisy 'where did it end'."""
+        """The final training loss: the mean mini-batch loss over the last `last` steps (less noisy than one)."""
         if not self.loss:
             return math.nan
         tail = self.loss[-last:]
         return sum(tail) / len(tail)
+
+    def training_error(self) -> float:
+        """Training error (%) at the last full-set evaluation; nan if there was none."""
+        return 100 * (1 - self.train_accuracy[-1]) if self.train_accuracy else math.nan
+
+    def test_error(self) -> float:
+        """Test error (%) at the last full-set evaluation; nan if there was none."""
+        return 100 * (1 - self.test_accuracy[-1]) if self.test_accuracy else math.nan
 
     def record(self, step: int, loss: float, accuracy: float, lr: float, images: int, elapsed: float) -> None:
         """Log one finished optimiser step."""

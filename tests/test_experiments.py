@@ -42,7 +42,7 @@ def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
     assert all(len(h.steps) == 4 for h in histories.values())
     assert list(plot.runs) == ["plain-8", "res-8"] and plot.runs["res-8"][0] is histories["res-8"]
     table = results_table(histories).splitlines()
-    assert table[0].split() == ["model", "train", "loss", "train", "error", "test", "error"]
+    assert table[0].split() == ["model", "final", "training", "loss", "training", "error", "test", "error"]
     assert table[1].startswith("plain-8") and table[2].endswith("%")
 
 

@@ -270,9 +270,9 @@ def _in_lanes(
 def results_table(histories: dict[str, History]) -> str:
     """Final training loss, training error and test error of each run, as aligned text."""
     width = max([5, *map(len, histories)])
-    lines = [f"{'model':<{width}} {'train loss':>10} {'train error':>12} {'test error':>11}"]
+    lines = [f"{'model':<{width}} {'final training loss':>19} {'training error':>14} {'test error':>10}"]
     for label, h in histories.items():
-        train_error = f"{100 * (1 - h.train_accuracy[-1]):.1f}%" if h.train_accuracy else "-"
-        test_error = f"{100 * (1 - h.test_accuracy[-1]):.1f}%" if h.test_accuracy else "-"
-        lines.append(f"{label:<{width}} {h.final_loss():>10.4f} {train_error:>12} {test_error:>11}")
+        train_error = f"{h.training_error():.1f}%" if h.train_accuracy else "-"
+        test_error = f"{h.test_error():.1f}%" if h.test_accuracy else "-"
+        lines.append(f"{label:<{width}} {h.final_loss():>19.4f} {train_error:>14} {test_error:>10}")
     return "\n".join(lines)

@@ -34,9 +34,9 @@ def history_measures(history: History) -> dict[str, float]:
     """What the recorded runs keep of a training run: final loss, training and test error (%)."""
     measures = {"final training loss": history.final_loss()}
     if history.train_accuracy:
-        measures["training error %"] = 100 * (1 - history.train_accuracy[-1])
+        measures["training error %"] = history.training_error()
     if history.test_accuracy:
-        measures["test error %"] = 100 * (1 - history.test_accuracy[-1])
+        measures["test error %"] = history.test_error()
     return measures
 
 
