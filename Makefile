@@ -1,6 +1,7 @@
 # resnet-lab: every command sets up what it needs first, in a virtual environment at .venv.
 #   make lab         install the course (learners: no test tools), then start JupyterLab on notebooks/
 #   make test        install the course and its test tools, then run the unit tests and the notebooks (nbval)
+#   make test-soak   the slow soak checks that `make test` leaves out (pytest -m soak)
 #   make notebooks   re-execute every notebook on the cpu profile and save it with outputs and static images
 #   make benchmark   measure training throughput (see benchmarks/)
 #   make lint        ruff format --check and ruff check (notebooks included), as .ci/run does before the tests
@@ -16,7 +17,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=300
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: install install-test lab lint test notebooks benchmark graphviz browser clean
+.PHONY: install install-test lab lint test test-soak notebooks benchmark graphviz browser clean
 
 install: $(VENV)/.installed-lab graphviz
 install-test: $(VENV)/.installed-test graphviz
@@ -51,6 +52,9 @@ lint: install-test
 
 test: install-test browser
 	$(PY) -m pytest tests $(if $(NOTEBOOKS),$(NBVAL_FLAGS) $(NOTEBOOKS))
+
+test-soak: install-test browser
+	$(PY) -m pytest -m soak tests
 
 notebooks: install-test browser
 	$(PY) tools/regenerate_notebooks.py --profile cpu $(NOTEBOOKS)

@@ -6,4 +6,4 @@ The notebook kernels inherit this environment, so nbval gets the smoke budgets t
 import os
 
 os.environ.setdefault("RESNET_LAB_PROFILE", "smoke")
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the reproducible setting (see DESIGN.md)
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: results differ slightly between 1 and 2 threads

@@ -5,6 +5,7 @@ local JupyterLab is blocked. Screenshots go to build/screenshots/.
 """
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -12,8 +13,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +138,10 @@ def browser(tmp_path: Path):
             context.close()
 
 
-def open_and_run_all(page, url: str, token: str, name: str, timeout: float):
-    """Open notebook `name`, wait for its kernel, run all cells, wait until every cell has run."""
-    page.goto(f"{url}/lab/tree/{name}?token={token}")
+def open_notebook(page, url: str, token: str, name: str) -> None:
+    """Open notebook `name` and wait until its kernel is idle."""
+    workspace = Path(name).stem  # its own workspace: JupyterLab restores no other notebook beside it
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{name}?token={token}")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.wait_for_function(
         """() => { const w = window.jupyterapp.shell.currentWidget;
@@ -146,21 +150,52 @@ def open_and_run_all(page, url: str, token: str, name: str, timeout: float):
         timeout=120_000,
         polling=500,
     )
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def wait_until_run(page, prompts, timeout: float) -> None:
+    """Wait until every cell of the `prompts` locator shows an execution count, then check none raised."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+        shown = [p.strip() for p in prompts.all_text_contents()]
+        if shown and all(re.fullmatch(r"\[\d+\]:", p) for p in shown):
             break
         time.sleep(1)
     else:
-        pytest.fail(f"Run All did not finish in {timeout} s: {prompts}")
+        pytest.fail(f"the cells did not finish in {timeout} s: {shown}")
     assert page.locator("[data-mime-type='application/vnd.jupyter.error']").count() == 0, "a cell raised"
-    return prompts
+
+
+def run_all(page, timeout: float) -> None:
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    wait_until_run(page, page.locator(".jp-CodeCell .jp-InputArea-prompt"), timeout)
+
+
+def run_cells(page, indexes: list[int], timeout: float) -> None:
+    """Run the notebook's cells at `indexes` (markdown cells count), in that order, as a learner would."""
+    page.evaluate(
+        """(indexes) => { const app = window.jupyterapp, notebook = app.shell.currentWidget.content;
+        for (const i of indexes) {
+            notebook.deselectAll();
+            notebook.activeCellIndex = i;
+            app.commands.execute('notebook:run-cell');
+        } }""",
+        indexes,
+    )
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    prompts = [cells.nth(i).locator(".jp-InputArea-prompt") for i in indexes]
+    deadline = time.monotonic() + timeout
+    for prompt in prompts:
+        wait_until_run(page, prompt, max(1.0, deadline - time.monotonic()))
 
 
 def copy_notebook(name: str, folder: Path) -> None:
     shutil.copy(ROOT / "notebooks" / name, folder / name)  # JupyterLab may autosave: never the repo's copy
+
+
+def cell_index(name: str, text: str) -> int:
+    """The index of the first code cell of notebook `name` whose source contains `text`."""
+    cells = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
+    return next(i for i, cell in enumerate(cells) if cell.cell_type == "code" and text in cell.source)
 
 
 def wait_for_text(page, locator, text: str, timeout: float = 30):
@@ -175,14 +210,18 @@ def wait_for_new_frame(page, image, old: str, timeout: float = 30) -> str:
 
 
 def test_notebook_01_panel_on_the_colab_code_path_trains_stops_overlays_and_clears(tmp_path):
-    """Notebook 01 on the Colab code path (see COLAB_STARTUP): Run All, then the experiment panel."""
+    """Notebook 01 on the Colab code path (see COLAB_STARTUP): the set-up cell, then the experiment panel.
+
+    The panel needs nothing but the set-up cell's `profile` and `data`; nbval runs every other cell.
+    """
     SHOTS.mkdir(parents=True, exist_ok=True)
     name = "01_degradation_problem.ipynb"
     copy_notebook(name, tmp_path)
     start = time.monotonic()
     # The cpu profile: runs last long enough (300 steps) to press Stop in the middle of one.
     with jupyterlab(tmp_path, "cpu", colab=True) as (url, token), browser(tmp_path) as page:
-        open_and_run_all(page, url, token, name, timeout=400)
+        open_notebook(page, url, token, name)
+        run_cells(page, [1, cell_index(name, "ExperimentPanel(")], timeout=120)
         setup = page.locator(".jp-CodeCell").nth(0)
         assert "[%pip install --quiet" in setup.text_content()  # the set-up cell took its Colab branch
         assert "Colab gave this notebook no GPU" in setup.text_content()
@@ -247,27 +286,59 @@ def step_slider(page, view, key: str, until_title_has: str) -> None:
     )
 
 
-def test_notebook_03_lambda_slider_redraws_the_plot(tmp_path):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    name = "03_gradient_flow.ipynb"
-    copy_notebook(name, tmp_path)
-    with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
-        open_and_run_all(page, url, token, name, timeout=300)
-        view = slider_plot(page, "λ")
-        assert "λ = 0.9:" in view.locator(".gtitle").text_content()
-        step_slider(page, view, "ArrowRight", until_title_has="λ = 0.95")  # one step of 0.05
-        view.screenshot(path=str(SHOTS / "03-lambda-slider.png"))
+@pytest.fixture(scope="module")
+def smoke_lab(tmp_path_factory):
+    """One JupyterLab on the smoke profile and one Chromium, shared by the tests of the slider plots."""
+    folder = tmp_path_factory.mktemp("smoke-lab")
+    with jupyterlab(folder, "smoke") as (url, token), browser(folder) as page:
+        yield folder, url, token, page
 
 
-def test_notebook_06_landscape_slider_moves_between_the_nets_and_draws_a_3d_surface(tmp_path):
+@pytest.fixture
+def smoke_notebook(smoke_lab):
+    """Open a copy of a notebook in the shared JupyterLab; its kernel is shut down after the test."""
+    folder, url, token, page = smoke_lab
+
+    def open_copy(name: str):
+        copy_notebook(name, folder)
+        open_notebook(page, url, token, name)
+        return page
+
+    yield open_copy
+    for session in json.load(urllib.request.urlopen(f"{url}/api/sessions?token={token}")):
+        urllib.request.urlopen(
+            urllib.request.Request(f"{url}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        )
+
+
+def test_notebook_03_lambda_slider_redraws_the_plot(smoke_notebook):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    name = "06_why_optimisation_gets_easier.ipynb"
+    page = smoke_notebook("03_gradient_flow.ipynb")
+    run_all(page, timeout=300)
+    view = slider_plot(page, "λ")
+    assert "λ = 0.9:" in view.locator(".gtitle").text_content()
+    step_slider(page, view, "ArrowRight", until_title_has="λ = 0.95")  # one step of 0.05
+    view.screenshot(path=str(SHOTS / "03-lambda-slider.png"))
+
+
+def test_notebook_06_landscape_slider_moves_between_the_nets_and_draws_a_3d_surface(smoke_notebook):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = smoke_notebook("06_why_optimisation_gets_easier.ipynb")
+    run_all(page, timeout=400)
+    view = slider_plot(page, "net")
+    assert "plain-32: log10 test loss" in view.locator(".gtitle").text_content()  # smoke: the deep depth is 32
+    assert view.locator(".gl-container canvas").count() >= 1  # the 3-D surface is drawn with WebGL
+    page.screenshot(path=str(SHOTS / "06-landscape-plain-32.png"))
+    step_slider(page, view, "ArrowRight", until_title_has="res-32:")  # plain-8 -> plain-32 -> res-32
+    view.screenshot(path=str(SHOTS / "06-landscape-res-32.png"))
+
+
+@pytest.mark.soak
+def test_notebook_01_runs_all_on_the_colab_code_path(tmp_path):
+    """Every cell of notebook 01 in a real JupyterLab, with Colab's rules (see COLAB_STARTUP)."""
+    name = "01_degradation_problem.ipynb"
     copy_notebook(name, tmp_path)
-    with jupyterlab(tmp_path, "smoke") as (url, token), browser(tmp_path) as page:
-        open_and_run_all(page, url, token, name, timeout=400)
-        view = slider_plot(page, "net")
-        assert "plain-32: log10 test loss" in view.locator(".gtitle").text_content()  # smoke: the deep depth is 32
-        assert view.locator(".gl-container canvas").count() >= 1  # the 3-D surface is drawn with WebGL
-        page.screenshot(path=str(SHOTS / "06-landscape-plain-32.png"))
-        step_slider(page, view, "ArrowRight", until_title_has="res-32:")  # plain-8 -> plain-32 -> res-32
-        view.screenshot(path=str(SHOTS / "06-landscape-res-32.png"))
+    with jupyterlab(tmp_path, "smoke", colab=True) as (url, token), browser(tmp_path) as page:
+        open_notebook(page, url, token, name)
+        run_all(page, timeout=400)
+        assert "[%pip install --quiet" in page.locator(".jp-CodeCell").nth(0).text_content()

@@ -1,3 +1,4 @@
+import dataclasses
 import pickle
 
 import numpy as np
@@ -121,10 +122,12 @@ def test_random_flip_mirrors_about_half_the_images():
 
 def test_loader_augments_on_the_device_only_when_the_dataset_asks():
     data = make_synthetic(n_train=64)
+    assert (data.crop_padding, data.flip) == (0, False)
     plain = DeviceLoader.for_training(data, 16, seed=0)
     x, y = plain.batch(0)
     assert torch.equal(x, data.train_images[plain._order[:16]])
-    augmented = DeviceLoader(data.train_images, data.train_labels, 16, crop_padding=1, flip=True, seed=0)
+    asks = dataclasses.replace(data, crop_padding=1, flip=True)  # the same images, with the papers' augmentation
+    augmented = DeviceLoader.for_training(asks, 16, seed=0)
     xa, ya = augmented.batch(0)
     assert torch.equal(ya, y) and not torch.equal(xa, x)
     assert torch.equal(xa, augmented.batch(0)[0])  # same step, same augmentation

@@ -1,12 +1,15 @@
 """Where learners open the course: Binder (repo2docker), conda, and Colab's set-up cell."""
 
+import ast
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import types
+import zipfile
 
 try:
     import tomllib
@@ -101,6 +104,7 @@ def test_every_dependency_range_admits_what_colab_preinstalls():
             assert requirement.specifier.contains(colab[requirement.name]), (line, colab[requirement.name])
 
 
+@pytest.mark.soak  # needs PyPI and is slow; the test above checks the same ranges offline
 def test_pip_resolves_the_course_on_colab_without_changing_colabs_packages(tmp_path):
     """pip's own resolver, given Colab's versions as constraints, finds a solution (needs PyPI: skipped offline)."""
     constraints = tmp_path / "colab.txt"
@@ -136,13 +140,6 @@ def test_pip_resolves_the_course_on_colab_without_changing_colabs_packages(tmp_p
     }
     for name in ("torch", "torchvision", "ipywidgets", "plotly", "numpy"):
         assert installed[name] == colab_versions()[name]
-
-
-def test_the_install_on_colab_would_have_failed_before_the_ranges_were_fixed():
-    # The check above can fail: ipywidgets>=8.0 (the old range) does not admit Colab's 7.7.1.
-    from packaging.specifiers import SpecifierSet
-
-    assert not SpecifierSet(">=8.0").contains(colab_versions()["ipywidgets"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -238,3 +235,61 @@ def test_every_notebook_the_readme_links_to_exists():
 
     linked = set(re.findall(r"notebooks/(\d\d_\w+\.ipynb)", (ROOT / "README.md").read_text()))
     assert linked and linked <= {path.name for path in NOTEBOOKS}, linked - {path.name for path in NOTEBOOKS}
+
+
+def notebook_imports() -> list[str]:
+    """Every `import resnet_lab...` and `from resnet_lab... import ...` statement in the notebooks' code."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    statements = set()
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(TransformerManager().transform_cell(cell.source))):  # %pip -> Python
+                if isinstance(node, ast.ImportFrom):
+                    modules = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                else:
+                    continue
+                if any(module.split(".")[0] == "resnet_lab" for module in modules):
+                    statements.add(ast.unparse(node))
+    return sorted(statements)
+
+
+IMPORTED_FROM_THE_WHEEL = """
+import sys
+from pathlib import Path
+
+site = Path(sys.argv[1]).resolve()
+elsewhere = [name for name, module in sys.modules.items() if name.split(".")[0] == "resnet_lab"
+             and site not in Path(module.__file__).resolve().parents]
+assert not elsewhere, f"imported from outside the installed wheel: {elsewhere}"
+from resnet_lab.course.records import RECORDED, recorded
+assert recorded("smoke"), RECORDED  # the package data is installed beside the module that reads it
+print("imported from the wheel:", sorted(name for name in sys.modules if name.split(".")[0] == "resnet_lab"))
+"""
+
+
+def test_a_wheel_built_from_the_repository_installs_everything_the_notebooks_import(tmp_path):
+    """The Colab cell installs from git (pip builds a wheel): every package and its data must be in that wheel."""
+    source = tmp_path / "source"  # a copy, so no build/ or *.egg-info left in the repository can leak in
+    junk = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "data", "checkpoints")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*junk))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(tmp_path / "wheels"), str(source)]
+    subprocess.run(build, check=True, timeout=300)
+    (wheel,) = (tmp_path / "wheels").glob("resnet_lab-*.whl")
+    assert "resnet_lab/course/recorded_seeds.json" in zipfile.ZipFile(wheel).namelist()
+    site = tmp_path / "site"  # torch and the other dependencies come from this environment
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)], check=True)
+
+    statements = notebook_imports()
+    assert "from resnet_lab.course import start" in statements  # every notebook's set-up cell
+    script = "\n".join(statements) + "\n" + textwrap.dedent(IMPORTED_FROM_THE_WHEEL)
+    env = {**os.environ, "PYTHONPATH": str(site)}  # not the repository: run from outside it, too
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(site)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -80,7 +80,7 @@ def test_segmentation_net_scores_every_pixel_and_learns_the_canvases():
     fit(net, canvases, HE2015_CIFAR.scaled(100, batch_size=32), progress=False, eval_at_end=False)
     scores = segmentation_scores(predict_masks(net, canvases.test_images), canvases.test_labels, 11)
     baseline = segmentation_scores(torch.zeros_like(canvases.test_labels), canvases.test_labels, 11)
-    assert scores[1] > 2 * baseline[1] and scores[0] > baseline[0]  # measured: 0.21 vs 0.07 mean IoU
+    assert scores[1] > 2 * baseline[1] and scores[0] > baseline[0]  # better than calling every pixel background
 
 
 def test_segmentation_scores_on_a_known_case():
