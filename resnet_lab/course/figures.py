@@ -6,7 +6,7 @@ Two kinds of picture:
                      (made by kaleido when `make notebooks` regenerates the notebooks), because
                      GitHub and nbviewer cannot draw plotly's JSON.
     line_chart_png   live frames while a model trains, drawn with matplotlib as a PNG: every
-                     frontend shows a PNG, none needs JavaScript, and one frame takes about 35 ms here.
+                     frontend shows a PNG, none needs JavaScript, and a frame is cheap (README, Performance).
 
 `static_images_wanted()` is on while the notebooks are regenerated (RESNET_LAB_STATIC_FIGURES=1).
 """
@@ -69,7 +69,7 @@ def use_static_images() -> None:
     """Make every plotly figure shown from now on carry a PNG beside its interactive JSON.
 
     kaleido draws the PNG with a Chromium already on the machine (Debian's, for `make test`); one
-    browser is kept running, so each figure costs about 0.15 s instead of 2 s.
+    browser is kept running, so each figure does not start a new one.
     """
     import kaleido  # a test-tools dependency: only `make notebooks` needs it
 
