@@ -27,7 +27,12 @@ FIGURE = re.compile(
 def plumbing_lines(source: str) -> tuple[list[str], int]:
     """(the plumbing lines, the number of non-blank lines) of one cell's code."""
     lines = [line for line in source.splitlines() if line.strip()]
-    return [line for line in lines if NBVAL.search(line) or FIGURE.search(line)], len(lines)
+    found = []
+    for i, line in enumerate(lines):
+        explains_marker = i > 0 and NBVAL.search(lines[i - 1]) and line.lstrip().startswith("#")
+        if NBVAL.search(line) or explains_marker or FIGURE.search(line):
+            found.append(line)
+    return found, len(lines)
 
 
 def plumbing_share(path: Path) -> tuple[int, int]:
