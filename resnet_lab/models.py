@@ -84,6 +84,7 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
         super().__init__()
+        self.stride = stride  # 2 where the block halves the resolution (as in torchvision)
         self.conv1 = conv3x3(in_planes, planes, stride)
         self.bn1 = norm(planes)
         self.conv2 = conv3x3(planes, planes)
@@ -121,6 +122,7 @@ class Bottleneck(nn.Module):
         self, in_planes: int, planes: int, stride=1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d, stride_on_1x1=False
     ):
         super().__init__()
+        self.stride = stride  # 2 where the block halves the resolution (as in torchvision)
         out_planes = planes * self.expansion
         self.conv1 = conv1x1(in_planes, planes, stride if stride_on_1x1 else 1)
         self.bn1 = norm(planes)
@@ -159,6 +161,7 @@ class PreActBlock(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
         super().__init__()
+        self.stride = stride  # 2 where the block halves the resolution (as in torchvision)
         self.bn1 = norm(in_planes)
         self.conv1 = conv3x3(in_planes, planes, stride)
         self.bn2 = norm(planes)
@@ -192,6 +195,7 @@ class PreActBottleneck(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut="A", dropout=0.0, norm=nn.BatchNorm2d):
         super().__init__()
+        self.stride = stride  # 2 where the block halves the resolution (as in torchvision)
         out_planes = planes * self.expansion
         self.bn1 = norm(in_planes)
         self.conv1 = conv1x1(in_planes, planes)

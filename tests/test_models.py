@@ -287,3 +287,13 @@ def test_the_plain_construction_inserts_dirac_blocks_whose_bn_undoes_the_statist
     assert not torch.allclose(inserted(stage_output + 1.0), stage_output + 1.0, atol=1e-2)  # other statistics: not
     with pytest.raises(ValueError, match="bottleneck"):
         deepen_with_identity_blocks(plain_net(11, block="bottleneck", width=4, in_channels=1), 20, images=x)
+
+
+def test_every_block_records_the_stride_that_halves_the_resolution():
+    # Notebook 03 finds the downsampling blocks (the first of stages 2 and 3) by their stride.
+    for preact in (False, True):
+        for block in ("basic", "bottleneck"):
+            net = CifarResNet(20 if block == "basic" else 29, block=block, preact=preact, width=4, in_channels=1)
+            strides = [b.stride for b in net.blocks()]
+            n = len(strides) // 3
+            assert strides == [1] * n + [2] + [1] * (n - 1) + [2] + [1] * (n - 1)
