@@ -266,8 +266,8 @@ site = Path(sys.argv[1]).resolve()
 elsewhere = [name for name, module in sys.modules.items() if name.split(".")[0] == "resnet_lab"
              and site not in Path(module.__file__).resolve().parents]
 assert not elsewhere, f"imported from outside the installed wheel: {elsewhere}"
-from resnet_lab.course.records import RECORDED, recorded
-assert recorded("smoke"), RECORDED  # the package data is installed beside the module that reads it
+from resnet_lab.course.records import RECORDED, load
+assert load("smoke").runs, RECORDED  # the package data is installed beside the module that reads it
 print("imported from the wheel:", sorted(name for name in sys.modules if name.split(".")[0] == "resnet_lab"))
 """
 

@@ -10,7 +10,6 @@ from resnet_lab import course
 from resnet_lab.course.experiments import (
     build_net,
     build_wrn,
-    compare,
     net_label,
     results_table,
     side_by_side_lanes,
@@ -34,10 +33,12 @@ def tiny_profile(steps=4, **changes):
     return dataclasses.replace(smoke, **{"recipe": recipe, "width": 2, **changes})
 
 
-def test_compare_trains_each_net_with_the_profile_budget_onto_one_plot():
+def test_nets_train_with_the_profile_budget_onto_one_plot_and_into_one_table():
     data = make_synthetic(n_train=64, num_classes=4)
     plot = LivePlot()
-    histories = compare([(8, None), (8, "A")], data, tiny_profile(), plot=plot)
+    profile = tiny_profile()
+    nets = {"plain-8": build_net(8, None, data, profile), "res-8": build_net(8, "A", data, profile)}
+    histories = train_side_by_side(nets, data, profile, plot=plot)
     assert list(histories) == ["plain-8", "res-8"]
     assert all(len(h.steps) == 4 for h in histories.values())
     assert list(plot.runs) == ["plain-8", "res-8"] and plot.runs["res-8"][0] is histories["res-8"]

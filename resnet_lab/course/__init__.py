@@ -1,4 +1,4 @@
-"""What every notebook's set-up cell calls: `profile, data = start()`, and the claim checks.
+"""What every notebook's set-up cell calls: `profile, data = start()`, and `claim`, for exact claims.
 
 `start` picks the compute profile (resnet_lab.profiles), loads that profile's dataset, and prints
 one line saying where the notebook runs, so a learner (and an instructor reading a saved
@@ -16,6 +16,7 @@ from ..data import Dataset, load_dataset
 from ..train import pick_device
 from .figures import on_colab, static_images_wanted, use_course_template, use_static_images
 from .profiles import Profile, get_profile
+from .records import load
 
 DRIVE_ROOT = "/content/drive"
 DRIVE_CHECKPOINTS = f"{DRIVE_ROOT}/MyDrive/resnet-lab/checkpoints"
@@ -39,6 +40,11 @@ def start(profile: str | None = None, data_root: str = "data", save_to_drive: bo
     device = pick_device()
     name = torch.cuda.get_device_name() if device.type == "cuda" else device.type
     print(f"device: {name} · profile: {chosen.name} ({chosen.steps} steps per run) · dataset: {data!r}")
+    if not load(chosen.name).runs:
+        print(
+            f"No recorded seeds exist for the {chosen.name} profile yet: the numbers the prose quotes are the cpu "
+            "profile's (digits), and do not apply to this run."
+        )
     return chosen, data
 
 
@@ -58,8 +64,9 @@ def _on_colab(profile: Profile, save_to_drive: bool) -> Profile:
 
 
 def claim(holds: bool, statement: str, profile: Profile) -> None:
-    """Check a claim the notebook makes about its own results.
+    """Check an exact claim that no seed can change (07: the same outputs as torchvision's ResNet).
 
+    Claims about an experiment's results are records in `claims.py`, checked with `claims.check`.
     On the smoke and cpu profiles a claim that fails raises AssertionError, so `pytest --nbval`
     fails when an effect disappears. On gpu (after a long CIFAR-10 run) it reports what happened
     instead of ending Run All with an error: the learner reads whether the paper's effect showed.

@@ -1,8 +1,8 @@
 """The experiments the notebooks run, built from `models`, `data`, `train` and a `Profile`.
 
 `train_net(56, None, data, profile)` trains plain-56 with the profile's recipe and budget;
-`train_net(56, "A", data, profile)` trains its residual twin. `compare` runs several in turn;
-`train_side_by_side` trains nets of the same size at the same time where that is faster (a CPU).
+`train_net(56, "A", data, profile)` trains its residual twin; `train_side_by_side` trains several, at the same
+time where that is faster (a CPU). The notebooks' experiments, built from these, are in `runs.py`.
 Each takes changes to the recipe by its field names (`lr=0.01`, `steps=...`) and `fit` options
 (`seed=1`, `eval_every=...`) as keyword arguments.
 """
@@ -146,18 +146,6 @@ def train_net(
     return train_model(
         model, data, profile, label or net_label(depth, shortcut), callbacks, progress, seed=seed, **overrides
     )
-
-
-def compare(
-    runs: Sequence[tuple[int, str | None]], data: Dataset, profile: Profile, seed: int = 0, plot=None, **overrides
-) -> dict[str, History]:
-    """Train each (depth, shortcut) in turn, each as a new curve on `plot` (a LivePlot) if given."""
-    histories = {}
-    for depth, shortcut in runs:
-        label = net_label(depth, shortcut)
-        callbacks = [plot.callback(label)] if plot is not None else []
-        histories[label] = train_net(depth, shortcut, data, profile, seed, callbacks=callbacks, **overrides)
-    return histories
 
 
 def side_by_side_lanes(

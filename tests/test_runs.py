@@ -1,0 +1,43 @@
+"""The experiments, defined once (resnet_lab.course.runs) and recorded by benchmarks/seed_spread.py."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from resnet_lab.course import runs
+from resnet_lab.course.profiles import PROFILES, scaled
+from resnet_lab.data import load_dataset
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_a_net_trains_the_same_whichever_nets_train_beside_it():
+    """01 trains the plain pair, then the residual pair; the records train all four at once: the same numbers."""
+    torch.set_num_threads(2)  # side by side, one thread per net, as on the cpu profile
+    data = load_dataset("digits", size=8)
+    profile = scaled(PROFILES["smoke"], 4)
+    plain = runs.degradation(data, profile, shortcuts=[None])
+    residual = runs.degradation(data, profile, shortcuts=["A"])
+    together = runs.degradation(data, profile)
+    assert together.measures == plain.measures | residual.measures
+    assert list(together.histories) == ["plain-8", "plain-32", "res-8", "res-32"]
+
+
+def test_the_seed_benchmark_records_an_experiment_with_the_notebooks_function(tmp_path):
+    records = tmp_path / "recorded.json"
+    command = [sys.executable, "benchmarks/seed_spread.py", "--profile", "smoke", "--seeds", "0", "6"]
+    command += ["--experiments", "similarity at initialisation", "--records", str(records)]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout
+    saved = json.loads(records.read_text())["smoke"]["seeds"]
+    data = load_dataset("digits", size=16)
+    assert (
+        saved["0"]["similarity at initialisation"]["measures"]
+        == runs.similarity_at_initialisation(data, PROFILES["smoke"], seed=0).measures
+    )
+    assert (
+        saved["6"]["similarity at initialisation"]["measures"] != saved["0"]["similarity at initialisation"]["measures"]
+    )
+    assert "| 01-plain-scrambles-similarity | 1 of 1 (" in out  # seed 0 recorded, seed 6 held out
