@@ -94,3 +94,19 @@ def test_the_records_file_is_plain_json_with_seeds_as_keys():
     saved = json.loads((Path(__file__).parents[1] / "resnet_lab/course/recorded_seeds.json").read_text())
     for profile in saved.values():
         assert all(seed.isdigit() for seed in profile["seeds"])
+
+
+def test_a_save_that_fails_midway_leaves_the_old_records_whole(tmp_path, monkeypatch):
+    path = recorded(tmp_path, {0: 1.0})
+    before = path.read_text()
+    original = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        original(self, text[: len(text) // 2])  # half of it reaches the disk, then the write fails
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError):
+        save("cpu", 1, "degradation", Result({"plain-56": {"final training loss": 2.0}}), path)
+    monkeypatch.undo()
+    assert path.read_text() == before

@@ -109,8 +109,8 @@ CLAIMS = [
           "plain-{deep} minus plain-{shallow}, test error (points)",
           lambda m, p: test_err(m, deep("plain", p)) - test_err(m, shallow("plain", p)), "> 10"),
     Claim("01-res-deep-fits-as-well", "with shortcuts, the deep net fits its training set as well as the shallow one "
-          "(training error at most 1 point higher)", "degradation", "res-{deep} minus res-{shallow}, training error (points)",
-          lambda m, p: train_err(m, deep("res", p)) - train_err(m, shallow("res", p)), "< 1"),
+          "(training error within 0.25 points)", "degradation", "res-{deep} minus res-{shallow}, training error (points)",
+          lambda m, p: train_err(m, deep("res", p)) - train_err(m, shallow("res", p)), "< 0.25"),
     Claim("01-res-losses-near-zero", "both residual nets end with a training loss below 0.05", "degradation",
           "the larger final training loss of res-{shallow} and res-{deep}",
           lambda m, p: max(loss(m, shallow("res", p)), loss(m, deep("res", p))), "< 0.05"),
@@ -134,27 +134,35 @@ CLAIMS = [
     Claim("02-default-init-branches-shrank", "from the default initialisation, the branches shrank on average",
           "branch size", "default init: mean ‖F‖/‖x‖, after minus before",
           lambda m, p: m["default init"]["mean ratio after"] - m["default init"]["mean ratio before"], "< 0"),
-    Claim("02-both-blocks-train", "at this depth and budget both blocks train well (training loss below 0.15)",
+    Claim("02-both-blocks-train", "at this depth and budget both blocks train well (training loss below 0.05)",
           "pre-activation", "the larger final training loss of post-act-{deep} and pre-act-{deep}",
-          lambda m, p: max(loss(m, deep("post-act", p)), loss(m, deep("pre-act", p))), "< 0.15"),
+          lambda m, p: max(loss(m, deep("post-act", p)), loss(m, deep("pre-act", p))), "< 0.05"),
     # 03 · gradient flow
     Claim("03-plain-weight-gradients-grow", "the plain net's weight gradients grow toward the input far more than the "
           "residual net's (over ten times the ratio)", "gradients at initialisation",
           "plain-56 / res-56, first-quarter / last-quarter weight-gradient norm",
           lambda m, p: m["plain-56"]["weight gradients, first / last quarter"]
           / m["res-56"]["weight gradients, first / last quarter"], "> 10"),
+    Claim("03-plain-weight-gradients-hundredfold", "in plain-56 the first quarter's weight gradients are hundreds of times "
+          "larger than the last quarter's (over 100 times)", "gradients at initialisation",
+          "plain-56: first-quarter / last-quarter weight-gradient norm",
+          lambda m, p: m["plain-56"]["weight gradients, first / last quarter"], "> 100"),
     Claim("03-no-bn-gradient-shrinks", "without BN the plain net's gradient shrinks toward the input, tens of times",
           "gradients at initialisation", "plain-56 without BN: ‖dE/dx‖ first block / last block",
           lambda m, p: m["plain-56"]["dE/dx first / last block, no BN"], "< 0.1"),
     Claim("03-bn-gradient-grows", "with BN it grows toward the input instead, over a thousandfold",
           "gradients at initialisation", "plain-56 with BN: ‖dE/dx‖ first block / last block",
           lambda m, p: m["plain-56"]["dE/dx first / last block, with BN"], "> 1000"),
+    Claim("03-no-bn-res-gradient-grows", "without BN the residual net's gradient grows toward the input, over a "
+          "hundredfold", "gradients at initialisation", "res-56 without BN: ‖dE/dx‖ first block / last block",
+          lambda m, p: m["res-56"]["dE/dx first / last block, no BN"], "> 100"),
     Claim("03-growth-gone-after-training", "after training, the plain net's gradients no longer grow toward the input",
           "gradients during training", "plain-{deep}: first-quarter / last-quarter weight-gradient norm at the end",
           lambda m, p: m[deep("plain", p)]["ratio at the end"], "< 1"),
-    Claim("03-growth-ends-early", "the growth ends early in training (within the first tenth of the steps)",
-          "gradients during training", "plain-{deep}: first logged step with the ratio below 10, over the steps",
-          lambda m, p: m[deep("plain", p)]["first step below 10"] / p.steps, "< 0.1"),
+    Claim("03-growth-ends-early", "the growth ends at once: the ratio is below 10 by the first logged step after step 1 "
+          "(a thirtieth of the run)", "gradients during training",
+          "plain-{deep}: first logged step with the ratio below 10, in logging intervals",
+          lambda m, p: m[deep("plain", p)]["first step below 10"] / max(1, p.steps // 30), "<= 1"),
     Claim("03-plain-ends-higher", "and yet the plain net ends this run at a training loss over ten times the "
           "residual net's", "gradients during training", "plain-{deep} / res-{deep}, final training loss",
           lambda m, p: loss(m, deep("plain", p)) / loss(m, deep("res", p)), "> 10"),
@@ -169,6 +177,10 @@ CLAIMS = [
     Claim("03-plain-lesion-near-chance", "while plain-20 falls to near chance (below 20%)", "lesions",
           "plain-20: median accuracy with one block deleted",
           lambda m, p: m["plain-20"]["median accuracy, one block deleted"], "< 0.2"),
+    Claim("03-deeper-res-loses-less", "the deeper the ResNet, the less one deletion costs: a typical deletion costs "
+          "res-20 more than res-{deep}", "lesions",
+          "res-20 minus res-{deep}: intact minus median accuracy with one block deleted",
+          lambda m, p: _lesion_cost(m, "res-20") - _lesion_cost(m, deep("res", p)), "> 0"),
     Claim("03-block-1-costliest", "in res-20 and res-{deep} alike the costliest deletion is block 1", "lesions",
           "the later of res-20's and res-{deep}'s costliest blocks",
           lambda m, p: max(m["res-20"]["worst block"], m[deep("res", p)]["worst block"]), "== 1"),
@@ -184,6 +196,9 @@ CLAIMS = [
     Claim("05-wide-ahead-in-same-time", "and ends the same seconds at the lower training loss", "same time",
           "ResNet-56 minus WRN-16-2, final training loss",
           lambda m, p: loss(m, "ResNet-56") - loss(m, "WRN-16-2"), "> 0", live=False),
+    Claim("05-wide-lower-test-error-in-same-time", "and the lower test error", "same time",
+          "ResNet-56 minus WRN-16-2, test error (points)",
+          lambda m, p: test_err(m, "ResNet-56") - test_err(m, "WRN-16-2"), "> 0", live=False),
     Claim("05-overfitting-gap", "with less data, test error climbs far above training error (the gap 10 points wider)",
           "overfitting", "gap (test minus training error) on the smallest set minus on the whole set",
           lambda m, p: _gap(m, list(m)[-1]) - _gap(m, list(m)[0]), "> 10"),
@@ -224,21 +239,26 @@ CLAIMS = [
           "plain-{deep} minus res-{deep}, non-convex share of the grid",
           lambda m, p: m[deep("plain", p)]["non-convex share of the grid"]
           - m[deep("res", p)]["non-convex share of the grid"], "> 0.1"),
-    Claim("06-depth-makes-plain-less-convex", "without shortcuts, depth makes the surface less convex: the deep "
-          "plain net's is non-convex on a larger share of the grid than the shallow plain net's", "loss landscape",
-          "plain-{deep} minus plain-{shallow}, non-convex share of the grid",
+    Claim("06-deep-plain-less-convex-than-shallow", "the deep plain net's surface (around weights where its training "
+          "stalled) is non-convex on more of the grid than the shallow plain net's (by 5 points or more)",
+          "loss landscape", "plain-{deep} minus plain-{shallow}, non-convex share of the grid",
           lambda m, p: m[deep("plain", p)]["non-convex share of the grid"]
-          - m[shallow("plain", p)]["non-convex share of the grid"], "> 0"),
+          - m[shallow("plain", p)]["non-convex share of the grid"], "> 0.05"),
     # 07 · ResNets in practice
     Claim("07-fine-tuning-beats-frozen", "fine-tuning the reused net beats keeping its body frozen (by 5 points or "
           "more)", "transfer", "fine-tuned minus linear probe, test accuracy",
           lambda m, p: m["fine-tuned"]["test accuracy"] - m["linear probe"]["test accuracy"], "> 0.05"),
+    Claim("07-fine-tuning-beats-scratch", "fine-tuning beats training from scratch on the same 25 images", "transfer",
+          "fine-tuned minus from scratch, test accuracy",
+          lambda m, p: m["fine-tuned"]["test accuracy"] - m["from scratch"]["test accuracy"], "> 0"),
     Claim("07-frozen-worst", "keeping the body frozen is the worst of the three ways", "transfer",
           "the worse of fine-tuned and from scratch minus the linear probe, test accuracy",
           lambda m, p: _frozen_margin(m), "> 0"),
-    Claim("07-segmentation-beats-background", "the segmentation net beats answering 'background' everywhere on mean "
-          "IoU (over twice its score)", "segmentation", "mean IoU / all-background's",
-          lambda m, p: m["res body + head"]["mean IoU"] / m["all background"]["mean IoU"], "> 2"),
+    Claim("07-segmentation-more-pixels", "the segmentation net labels more pixels correctly than answering "
+          "'background' everywhere (by 5 points or more)", "segmentation", "pixel accuracy minus all-background's",
+          lambda m, p: m["res body + head"]["pixel accuracy"] - m["all background"]["pixel accuracy"], "> 0.05"),
+    Claim("07-segmentation-iou", "and reaches a mean IoU above 0.3 (all-background: 0.07)", "segmentation",
+          "res body + head: mean IoU over the 11 classes", lambda m, p: m["res body + head"]["mean IoU"], "> 0.3"),
     Claim("07-no-stream-at-chance", "without the residual stream the deep MLP stays at chance (loss within 0.05 of "
           "ln 10)", "residual stream", "no residual: |final training loss - ln 10|",
           lambda m, p: abs(loss(m, "no residual") - CHANCE_LOSS), "< 0.05"),
@@ -246,6 +266,10 @@ CLAIMS = [
           "residual stream: training error (%)", lambda m, p: train_err(m, "residual stream"), "< 10"),
 ]
 # fmt: on
+
+
+def _lesion_cost(m: Measures, label: str) -> float:
+    return m[label]["intact accuracy"] - m[label]["median accuracy, one block deleted"]
 
 
 def _gap(m: Measures, label: str) -> float:

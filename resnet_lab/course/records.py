@@ -14,7 +14,9 @@ groups of seeds: the *recorded* seeds (0-4), which the notebooks' prose was writ
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +75,17 @@ def save(profile_name: str, seed: int, experiment: str, result, path: Path = REC
         record["curves"] = {label: curve(h) for label, h in result.histories.items()}
     entry.setdefault("seeds", {}).setdefault(str(seed), {})[experiment] = record
     entry["seeds"] = dict(sorted(entry["seeds"].items(), key=lambda item: int(item[0])))
-    path.write_text(json.dumps(saved, indent=1) + "\n")
+    write(saved, path)
+
+
+def write(saved: dict, path: Path) -> None:
+    """JSON with one key per line, but each list of numbers (a curve) on one line. Written whole or not at all:
+    a reader never sees half a file (the benchmark saves while notebooks read)."""
+    text = json.dumps(saved, indent=1)
+    text = re.sub(r"\[\s+([-0-9.eE,\s]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text + "\n")
+    os.replace(partial, path)
 
 
 def seed_spread(experiment: str, yours: dict[str, dict[str, float]], profile: Profile, path: Path = RECORDED) -> None:
