@@ -34,7 +34,7 @@ def test_a_saved_seed_is_read_back_with_its_measures_curves_and_where_it_was_mad
     run = records.runs[3]["degradation"]
     assert run["measures"] == {"plain-56": {"final training loss": 0.9}}
     assert run["curves"] == {"plain-56": [[1, 2, 3], [2.0, 1.0, 0.9]]}
-    assert "torch" in run["about"] and "threads" in run["about"]
+    assert "torch" in run["about"] and "thread" in run["about"]
     assert records.measures("degradation", [3, 4]) == {3: run["measures"]}  # seed 4 was never recorded
 
 

@@ -373,8 +373,7 @@ def ledger(path: Path = RECORDED) -> str:
         records = load(name, path)
         lines += [f"## The `{name}` profile", ""]
         if records.runs:
-            made = sorted({run.get("about", "?") for runs in records.runs.values() for run in runs.values()})
-            lines += [f"Recorded with `{records.about.get('command', '')}`; on: " + "; ".join(made) + ".", ""]
+            lines += [f"Recorded with `{records.about.get('command', '')}`.", ""]
         lines += [
             "| notebook | claim | sentence | measured | test | recorded seeds | held-out seeds |",
             "|---|---|---|---|---|---|---|",
@@ -388,6 +387,11 @@ def ledger(path: Path = RECORDED) -> str:
             cells = [_notebook_link(claim.notebook), claim.id, claim.said(profile), claim.measured(profile), test]
             cells += [str(recorded), str(held_out)]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines += ["", "What is recorded, per experiment:", "", "| experiment | seeds | recorded on |", "|---|---|---|"]
+        for experiment in sorted({claim.experiment for claim in CLAIMS}):
+            runs = {seed: r[experiment] for seed, r in sorted(records.runs.items()) if experiment in r}
+            made = "; ".join(sorted({run.get("about", "?") for run in runs.values()}))
+            lines.append(f"| {experiment} | {', '.join(map(str, runs)) or 'none'} | {made} |")
         lines.append("")
     lines += ["The `gpu` profile has no records yet: its notebooks say the cpu numbers do not apply there.", ""]
     return "\n".join(lines)

@@ -67,9 +67,8 @@ def save(profile_name: str, seed: int, experiment: str, result, path: Path = REC
     saved = json.loads(path.read_text()) if path.exists() else {}
     entry = saved.setdefault(profile_name, {})
     entry["about"] = {"command": f"{COMMAND} --profile {profile_name}"}
-    about = (
-        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    )
+    threads = torch.get_num_threads()
+    about = f"torch {torch.__version__}, {_processor()}, {threads} thread{'s' if threads > 1 else ''}"
     record = {"measures": result.measures, "about": about}
     if result.histories:
         record["curves"] = {label: curve(h) for label, h in result.histories.items()}
@@ -86,6 +85,16 @@ def write(saved: dict, path: Path) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text + "\n")
     os.replace(partial, path)
+
+
+def _processor() -> str:
+    """The CPU's model name where Linux says it (records made on other CPUs can differ in the last digits)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def seed_spread(experiment: str, yours: dict[str, dict[str, float]], profile: Profile, path: Path = RECORDED) -> None:
