@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_lab.course.claims import BY_ID, CLAIMS, LEDGER, check, ledger, support
+from resnet_lab.course.claims import BY_ID, CLAIMS, LEDGER, check, check_records, ledger, support
 from resnet_lab.course.profiles import PROFILES
 from resnet_lab.course.records import HELD_OUT_SEEDS, RECORDED_SEEDS, save
 from resnet_lab.course.runs import EXPERIMENTS, Result
@@ -17,11 +17,11 @@ CPU, SMOKE, GPU = PROFILES["cpu"], PROFILES["smoke"], PROFILES["gpu"]
 
 
 def checks_in_notebooks() -> dict[str, str]:
-    """{claim id: notebook file name} for every `check("...")` in the notebooks."""
+    """{claim id: notebook file name} for every `check("...")` and `check_records("...")` in the notebooks."""
     found = {}
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
-            for claim_id in re.findall(r'check\(\s*"([^"]+)"', cell.source):
+            for claim_id in re.findall(r'check(?:_records)?\(\s*"([^"]+)"', cell.source):
                 found[claim_id] = path.name
     return found
 
@@ -98,6 +98,20 @@ def test_a_claim_without_records_is_asserted_on_the_live_run(tmp_path):
         check("07-no-stream-at-chance", stream(1.0), CPU, tmp_path / "none.json")
 
 
+def test_a_control_shown_from_the_records_says_in_how_many_seeds_it_held(tmp_path, capsys):
+    restarted = lambda after: {"plain-20 restarted": {"loss at the start": 0.002, "loss after training": after}}  # noqa: E731
+    path = records(tmp_path, "06-plain-shallow-restart-keeps", {0: restarted(0.001), 1: restarted(0.5)})
+    save("cpu", HELD_OUT_SEEDS[0], "construction restarts", Result(restarted(0.001)), path)
+    assert not check_records("06-plain-shallow-restart-keeps", CPU, path)  # seed 1 was thrown out: 250 times
+    out = capsys.readouterr().out
+    assert "Not in every recorded seed" in out
+    assert "recorded seeds 1 of 2 (" in out and "held-out seeds 1 of 1 (" in out
+    path = records(tmp_path, "06-plain-shallow-restart-keeps", {1: restarted(0.003)})
+    assert check_records("06-plain-shallow-restart-keeps", CPU, path)
+    assert not check_records("06-plain-shallow-restart-keeps", GPU, path)
+    assert "No recorded seeds" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_an_unknown_claim_is_named_with_the_claims_there_are():
     with pytest.raises(ValueError, match=r"claim_id='01-nope' is not a claim: use one of 01-plain-deep-higher-loss, "):
         check("01-nope", {}, CPU)
@@ -125,14 +139,14 @@ def test_the_deep_residual_net_is_not_said_to_train_as_well_when_it_is_100_times
     assert not holds("01-res-far-below-plain", degradation(0.001, 0.2))
 
 
-def test_frozen_is_the_worst_of_the_three_only_when_it_is_below_both_others():
+def test_frozen_is_said_to_lose_to_each_other_way_only_when_it_does():
     ways = lambda fine, probe, scratch: {  # noqa: E731
         "fine-tuned": {"test accuracy": fine},
         "linear probe": {"test accuracy": probe},
         "from scratch": {"test accuracy": scratch},
     }
-    assert holds("07-frozen-worst", ways(0.8, 0.6, 0.7))
-    assert not holds("07-frozen-worst", ways(0.8, 0.6, 0.55))  # beats training from scratch
+    assert holds("07-scratch-beats-frozen", ways(0.8, 0.6, 0.7))
+    assert not holds("07-scratch-beats-frozen", ways(0.8, 0.6, 0.55))  # frozen beats training from scratch
     assert not holds("07-fine-tuning-beats-frozen", ways(0.62, 0.6, 0.7))  # two points is not "beats"
 
 

@@ -8,7 +8,16 @@ import nbformat
 import pytest
 
 from resnet_lab.course.profiles import PROFILES
-from resnet_lab.course.records import CURVE_POINTS, HELD_OUT_SEEDS, RECORDED_SEEDS, curve, load, save, seed_spread
+from resnet_lab.course.records import (
+    CURVE_POINTS,
+    HELD_OUT_SEEDS,
+    RECORDED_SEEDS,
+    curve,
+    load,
+    save,
+    seed_spread,
+    show,
+)
 from resnet_lab.course.runs import EXPERIMENTS, Result
 from resnet_lab.train import History
 
@@ -72,6 +81,16 @@ def test_your_run_is_printed_beside_the_recorded_seeds_only(tmp_path, capsys):
 def test_a_profile_without_recorded_seeds_says_how_to_record_them(tmp_path, capsys):
     seed_spread("degradation", {}, PROFILES["gpu"], recorded(tmp_path, {0: 1.0}))
     assert "benchmarks/seed_spread.py --profile gpu" in capsys.readouterr().out
+
+
+def test_a_control_shows_every_recorded_seed_and_marks_the_held_out_ones(tmp_path, capsys):
+    path = recorded(tmp_path, {0: 1.0, 1: 1.25, HELD_OUT_SEEDS[0]: 7.5}, experiment="construction restarts")
+    show("construction restarts", PROFILES["cpu"], path)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["seed", "0", "seed", "1", "seed", f"{HELD_OUT_SEEDS[0]}*"]
+    assert lines[1].split() == ["plain-56,", "final", "training", "loss", "1", "1.25", "7.5"]
+    show("construction restarts", PROFILES["gpu"], path)
+    assert "No recorded seeds of 'construction restarts' for the gpu profile" in capsys.readouterr().out
 
 
 def spreads_shown() -> set[str]:

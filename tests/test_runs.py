@@ -41,3 +41,35 @@ def test_the_seed_benchmark_records_an_experiment_with_the_notebooks_function(tm
         saved["6"]["similarity at initialisation"]["measures"] != saved["0"]["similarity at initialisation"]["measures"]
     )
     assert "| 01-plain-scrambles-similarity | 1 of 1 (" in out  # seed 0 recorded, seed 6 held out
+
+
+def test_the_restart_control_restarts_copies_of_the_trained_shallow_nets():
+    data = load_dataset("digits", size=8)
+    profile = scaled(PROFILES["smoke"], 4)
+    built = runs.construction(data, profile)
+    before = {label: net.state_dict()["fc.weight"].clone() for label, net in built.nets.items() if "built" not in label}
+    restarts = runs.construction_restarts(built, data, profile)
+    assert list(restarts.measures) == ["plain-8 restarted", "res-8 restarted"]
+    for label, weight in before.items():
+        assert torch.equal(built.nets[label].state_dict()["fc.weight"], weight)  # the shallow nets themselves untouched
+        assert not torch.equal(
+            restarts.nets[f"{label} restarted"].state_dict()["fc.weight"], weight
+        )  # the copies trained
+        assert (
+            restarts.measures[f"{label} restarted"]["loss at the start"]
+            == built.measures[f"{label.split('-')[0]}-32 built"]["shallow net's loss"]
+        )
+
+
+def test_the_residual_stream_experiment_measures_collapse_and_the_gradient_at_the_start():
+    data = load_dataset("digits", size=8)
+    stream = runs.residual_stream(data, scaled(PROFILES["smoke"], 4))
+    assert list(stream.measures) == ["residual stream", "no residual", "no residual, 4 blocks"]
+    for measures in stream.measures.values():
+        assert measures["first / last block gradient at the start"] > 0
+        assert 0 < measures["input dependence at the start"] < 2
+    # a collapsed net: every image gives the same output of the last block
+    net = stream.nets["no residual"]
+    with torch.no_grad():
+        net.embed.weight.zero_()
+    assert runs._input_dependence(net, data.train_images[:64]) < 1e-6

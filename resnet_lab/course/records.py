@@ -118,3 +118,24 @@ def seed_spread(experiment: str, yours: dict[str, dict[str, float]], profile: Pr
             )
     seeds = ", ".join(map(str, recorded))
     print(f"(recorded seeds {seeds} of the {profile.name} profile, `{COMMAND}`; the spread is one standard deviation)")
+
+
+def show(experiment: str, profile: Profile, path: Path = RECORDED) -> None:
+    """Print every recorded and held-out seed's measures of `experiment` (a control a notebook does not rerun)."""
+    records = load(profile.name, path)
+    recorded = records.measures(experiment, RECORDED_SEEDS)
+    held_out = records.measures(experiment, HELD_OUT_SEEDS)
+    if not recorded:
+        print(
+            f"No recorded seeds of '{experiment}' for the {profile.name} profile: `{COMMAND} --profile {profile.name}`"
+        )
+        return
+    seeds = {**recorded, **held_out}
+    rows = [(label, metric) for label, metrics in recorded[min(recorded)].items() for metric in metrics]
+    width = max(len(f"{label}, {metric}") for label, metric in rows)
+    header = "  ".join(f"{'seed ' + str(s) + ('*' if s in held_out else ''):>9}" for s in seeds)
+    print(f"{'':<{width}}  {header}")
+    for label, metric in rows:
+        values = "  ".join(f"{m.get(label, {}).get(metric, float('nan')):9.4g}" for m in seeds.values())
+        print(f"{label + ', ' + metric:<{width}}  {values}")
+    print(f"(the {profile.name} profile's records, `{COMMAND}`; * held-out seeds)")

@@ -13,6 +13,7 @@ single nets, train one after the other on all threads.
 
 from __future__ import annotations
 
+import copy
 import statistics
 from dataclasses import dataclass, field
 
@@ -89,7 +90,8 @@ def similarity_at_initialisation(data: Dataset, profile: Profile, seed: int = 0)
 
 
 def branch_size(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Result:
-    """||F(x)|| / ||x|| per block of res-20, before and after training, from F = 0 and from the default init."""
+    """||F(x)|| / ||x|| per block of res-20, before and after training, from F = 0 and from the default init;
+    each net's final training loss and errors too (the two do not make the same progress)."""
     nets = {
         "F = 0 at start": build_net(20, "A", data, profile, seed, zero_init_residual=True),
         "default init": build_net(20, "A", data, profile, seed),
@@ -98,7 +100,8 @@ def branch_size(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Re
     histories = train_side_by_side(nets, data, profile, plot=plot, seed=seed)
     after = {label: residual_ratio(net, data.test_images).values for label, net in nets.items()}
     measures = {
-        label: {
+        label: history_measures(histories[label])
+        | {
             "mean ratio before": statistics.mean(before[label]),
             "mean ratio after": statistics.mean(after[label]),
             "smallest ratio after": min(after[label]),
@@ -268,6 +271,24 @@ def construction_trained(built: Result, data: Dataset, profile: Profile, seed: i
     return Result(measures, histories, built.nets)
 
 
+def construction_restarts(built: Result, data: Dataset, profile: Profile, seed: int = 0) -> Result:
+    """The control for `construction_trained`: the trained shallow nets themselves (copies), restarted with the
+    built deep nets' recipe (half the profile's steps at the profile's learning rate). If the shallow plain net
+    is thrown out of its solution too, the learning-rate jump does it, not the depth."""
+    s, steps = profile.shallow_depth, profile.steps // 2
+    shallow = {f"{kind}-{s}": built.nets[f"{kind}-{s}"] for kind in ("plain", "res")}
+    restarted = {f"{label} restarted": copy.deepcopy(net) for label, net in shallow.items()}
+    histories = train_side_by_side(restarted, data, profile, steps=steps, seed=seed)
+    measures = {
+        f"{label} restarted": {
+            "loss at the start": _train_loss(net, data),
+            "loss after training": _train_loss(restarted[f"{label} restarted"], data),
+        }
+        for label, net in shallow.items()
+    }
+    return Result(measures, histories, restarted)
+
+
 def _train_loss(net: nn.Module, data: Dataset) -> float:
     """Cross-entropy on the whole training set, in eval mode (BN's running statistics)."""
     return evaluate(net, data.train_images, data.train_labels)[0]
@@ -375,13 +396,28 @@ def segmentation(data: Dataset, profile: Profile, seed: int = 0) -> Result:
 
 
 def residual_stream(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Result:
-    """32 pre-LN MLP blocks with and without the residual stream, half the profile's steps at lr 0.05."""
+    """32 pre-LN MLP blocks with and without the residual stream, and 4 blocks without it (the shallow control),
+    half the profile's steps at lr 0.05. Also, before and after training, how much the last block's output
+    varies from image to image (0: every input gives the same output), and at initialisation how the weight
+    gradient of the first block compares with the last block's (does it vanish before training starts?)."""
     nets = {}
-    for residual in (True, False):
+    for label, depth, residual in (
+        ("residual stream", 32, True),
+        ("no residual", 32, False),
+        ("no residual, 4 blocks", 4, False),
+    ):
         torch.manual_seed(seed)
-        nets["residual stream" if residual else "no residual"] = StreamMLP(
-            32, width=64, residual=residual, in_features=data.train_images[0].numel(), num_classes=data.num_classes
+        nets[label] = StreamMLP(
+            depth, width=64, residual=residual, in_features=data.train_images[0].numel(), num_classes=data.num_classes
         )
+    images = data.train_images[:256]
+    at_start = {
+        label: {
+            "first / last block gradient at the start": _first_over_last_block_gradient(net, data),
+            "input dependence at the start": _input_dependence(net, images),
+        }
+        for label, net in nets.items()
+    }
     histories = {
         label: train_model(
             net,
@@ -397,12 +433,34 @@ def residual_stream(data: Dataset, profile: Profile, seed: int = 0, plot=None) -
         )
         for label, net in nets.items()
     }
-    return _trained(histories, nets)
+    result = _trained(histories, nets)
+    for label, net in nets.items():
+        result.measures[label] |= at_start[label] | {"input dependence at the end": _input_dependence(net, images)}
+    return result
 
 
-# What the seed benchmark records, in the order it runs them. Three are two steps, each step a notebook cell:
+def _first_over_last_block_gradient(net: StreamMLP, data: Dataset) -> float:
+    """||dLoss/dW|| of the first MLP block's first layer over the last block's, on one batch of 128 images."""
+    net.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(net(data.train_images[:128]), data.train_labels[:128]).backward()
+    first, last = net.blocks[0].branch[0].weight.grad, net.blocks[-1].branch[0].weight.grad
+    ratio = (first.norm() / last.norm()).item()
+    net.zero_grad(set_to_none=True)
+    return ratio
+
+
+def _input_dependence(net: StreamMLP, images: torch.Tensor) -> float:
+    """How much the last block's (normalised) output varies from image to image, relative to its size: the mean
+    distance of each image's output from the mean output, over the outputs' mean norm. 0: the net has collapsed,
+    every input gives the same output."""
+    with torch.no_grad():
+        out = net.norm(net.blocks(net.embed(images.flatten(1))))
+    return ((out - out.mean(0)).norm(dim=1).mean() / out.norm(dim=1).mean()).item()
+
+
+# What the seed benchmark records, in the order it runs them. Four are two steps, each step a notebook cell:
 # "construction" is `construction` then `construction_trained`; "lesions" reads the nets of "gradients during
-# training", "loss landscape" the plain-shallow net of "construction".
+# training", "construction restarts" the shallow nets of "construction", "loss landscape" its plain-shallow net.
 EXPERIMENTS = {
     "degradation": degradation,
     "similarity at initialisation": similarity_at_initialisation,
@@ -415,6 +473,7 @@ EXPERIMENTS = {
     "same time": same_time,
     "overfitting": shrinking_data,
     "construction": construction,
+    "construction restarts": construction_restarts,
     "learning the identity": learning_the_identity,
     "shattered gradients": shattered_gradients,
     "loss landscape": loss_landscape,
@@ -422,7 +481,11 @@ EXPERIMENTS = {
     "segmentation": segmentation,
     "residual stream": residual_stream,
 }
-NEEDS = {"lesions": "gradients during training", "loss landscape": "construction"}
+NEEDS = {
+    "lesions": "gradients during training",
+    "loss landscape": "construction",
+    "construction restarts": "construction",
+}
 
 
 def run(name: str, data: Dataset, profile: Profile, seed: int, done: dict[str, Result]) -> Result:
@@ -431,6 +494,8 @@ def run(name: str, data: Dataset, profile: Profile, seed: int, done: dict[str, R
         return lesions(done["gradients during training"].nets, data)
     if name == "construction":
         return construction_trained(construction(data, profile, seed), data, profile, seed)
+    if name == "construction restarts":
+        return construction_restarts(done["construction"], data, profile, seed)
     if name == "loss landscape":
         return loss_landscape(data, profile, done["construction"].nets[f"plain-{profile.shallow_depth}"], seed)
     return EXPERIMENTS[name](data, profile, seed)
