@@ -155,15 +155,17 @@ IMAGENET_WRN = Table(
 
 
 # ILSVRC classification: (year, weight layers of its deepest net, top-5 error % on the test set) of the winning entry
-# (VGG: second in 2014, the other famous 2014 entry). Each from its own paper.
+# (VGG: second in 2014, the other famous 2014 entry). Each from its own paper, except Clarifai's error (the 2013
+# winner, from Szegedy et al.'s table) and depth (shown as ZFNet's, Zeiler & Fergus's net of the same year).
 ILSVRC_CLASSIFICATION = Table(
-    "Krizhevsky et al. 2012 (AlexNet, Sec. 6: 15.3%, 7 nets); Zeiler & Fergus 2014 (ZFNet, Table 2: 14.8%, 6 nets; "
-    "the ILSVRC 2013 winner, Clarifai, by the same author, scored 11.7%); Simonyan & Zisserman 2015 (VGG, Table 7: "
+    "Krizhevsky et al. 2012 (AlexNet, Sec. 6: 15.3%, 7 nets, with outside data: ImageNet Fall 2011); Clarifai, the "
+    "ILSVRC 2013 winner: 11.2% with outside data, 11.7% without (Szegedy et al. 2015, Table 2), depth shown as ZFNet's "
+    "(Zeiler & Fergus 2014, whose Table 2 reports 14.8% for 6 nets); Simonyan & Zisserman 2015 (VGG, Table 7: "
     "7.3% submitted, 2nd place); Szegedy et al. 2015 (GoogLeNet, Table 2: 6.67%); He et al. 2015 (ResNet, Table 5: "
     "3.57%)",
     {
         "AlexNet": (2012, 8, 15.3),
-        "ZFNet": (2013, 8, 14.8),
+        "Clarifai": (2013, 8, 11.2),
         "VGG": (2014, 19, 7.3),
         "GoogLeNet": (2014, 22, 6.67),
         "ResNet-152": (2015, 152, 3.57),
