@@ -336,15 +336,19 @@ def support(claim: Claim, profile: Profile, seeds=RECORDED_SEEDS, path: Path = R
     return Support(values, {seed: claim.holds(v) for seed, v in values.items()})
 
 
+def _claim(claim_id: str) -> Claim:
+    if claim_id not in BY_ID:
+        raise ValueError(f"claim_id={claim_id!r} is not a claim: use one of {', '.join(BY_ID)}")
+    return BY_ID[claim_id]
+
+
 def check(claim_id: str, measures: Measures, profile: Profile, path: Path = RECORDED) -> bool:
     """Check a claim on this run's measures and print it beside the recorded seeds; True if it holds here.
 
     Asserted (AssertionError on a strict profile) only where the claim held in every recorded seed and does
     not depend on time; otherwise reported, naming this run as one of the exceptions when it is.
     """
-    if claim_id not in BY_ID:
-        raise ValueError(f"claim_id={claim_id!r} is not a claim: use one of {', '.join(BY_ID)}")
-    claim = BY_ID[claim_id]
+    claim = _claim(claim_id)
     value = claim.value(measures, profile)
     held = claim.holds(value)
     recorded = support(claim, profile, path=path)
@@ -369,9 +373,7 @@ def check(claim_id: str, measures: Measures, profile: Profile, path: Path = RECO
 def check_records(claim_id: str, profile: Profile, path: Path = RECORDED) -> bool:
     """Check a claim of a control that a notebook shows from the records only (too slow to rerun live): print it
     with the recorded and held-out seeds it held in; True if it held in every recorded seed."""
-    if claim_id not in BY_ID:
-        raise ValueError(f"claim_id={claim_id!r} is not a claim: use one of {', '.join(BY_ID)}")
-    claim = BY_ID[claim_id]
+    claim = _claim(claim_id)
     recorded = support(claim, profile, path=path)
     if not recorded.values:
         print(
