@@ -1,13 +1,16 @@
 """Every notebook experiment rerun over seeds: the records that the claims ledger and the notebooks read.
 
     python benchmarks/seed_spread.py --profile smoke                          # every experiment, seeds 0-7
+    python benchmarks/seed_spread.py --profile cpu --seeds 0 1 2 --experiments "degradation budget"
     python benchmarks/seed_spread.py --profile cpu --seeds 5 6 7 --experiments degradation
 
 Runs the experiments of `resnet_lab.course.runs` (the very functions the notebooks call, so the same
 nets, budgets, threads and probes; seed 0 is a notebook's own run) and saves each seed's measures and
 curves in resnet_lab/course/recorded_seeds.json as soon as it is done (an interrupted run keeps what it
 finished; the other seeds' and experiments' records are kept). Then prints the claims over the records.
-Seeds 0-4 are the recorded seeds the prose is written against; 5-7 are held out (see records.py).
+Seeds 0-4 are the recorded seeds the prose is written against; 5-7 are held out (see records.py). The controls
+recorded on fewer seeds or profiles (records.FEWER_SEEDS: "degradation budget" takes about 30 minutes a seed) run
+only when named.
 """
 
 import argparse
@@ -18,7 +21,7 @@ import torch
 
 from resnet_lab.course.claims import CLAIMS, support
 from resnet_lab.course.profiles import get_profile
-from resnet_lab.course.records import HELD_OUT_SEEDS, RECORDED, RECORDED_SEEDS, save
+from resnet_lab.course.records import FEWER_SEEDS, HELD_OUT_SEEDS, RECORDED, RECORDED_SEEDS, save
 from resnet_lab.course.runs import EXPERIMENTS, NEEDS, run
 from resnet_lab.data import load_dataset
 
@@ -27,7 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[*RECORDED_SEEDS, *HELD_OUT_SEEDS])
-    parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=list(EXPERIMENTS))
+    usual = [name for name in EXPERIMENTS if name not in FEWER_SEEDS]
+    parser.add_argument("--experiments", nargs="+", choices=list(EXPERIMENTS), default=usual)
     parser.add_argument("--records", type=Path, default=RECORDED, help="where to save (default: the package's)")
     args = parser.parse_args()
     profile = get_profile(args.profile)

@@ -8,6 +8,8 @@ to reproduce its input, with and without skip connections around each layer.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,13 +46,13 @@ def learn_identity(
     batch_size: int = 32,
     lr: float = 0.01,
     seed: int = 0,
-    max_grad_norm: float = 1.0,
+    max_grad_norm: float | None = 1.0,
 ) -> list[float]:
     """Train `model` to output its input (mean squared error); the loss at every step.
 
-    SGD with momentum 0.9; the gradient is clipped to norm `max_grad_norm`, the same for every stack: without
-    it the deeper residual stacks (k >= 16), whose signal grows with every branch added at initialisation,
-    sometimes diverge at this learning rate.
+    SGD with momentum 0.9; the gradient is clipped to norm `max_grad_norm` (None: not clipped), the same for every
+    stack: without it the deeper residual stacks (k >= 16), whose signal grows with every branch added at
+    initialisation, sometimes diverge at lr 0.01.
     """
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
@@ -61,15 +63,27 @@ def learn_identity(
         loss = F.mse_loss(model(x), x)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         optimizer.step()
         losses.append(loss.item())
     return losses
 
 
-def copy_error(k: int, residual: bool, images: torch.Tensor, seed: int = 0, steps: int = 100) -> float:
-    """A CopyStack of k layers initialised from `seed`, trained to copy `images`: its mean loss over the last 10 steps."""
+def copy_error(
+    k: int,
+    residual: bool,
+    images: torch.Tensor,
+    seed: int = 0,
+    steps: int = 100,
+    lr: float = 0.01,
+    max_grad_norm: float | None = 1.0,
+) -> float:
+    """A CopyStack of k layers initialised from `seed`, trained to copy `images` (`learn_identity`): its mean loss
+    over the last 10 steps (inf if training diverged)."""
     torch.manual_seed(seed)
     stack = CopyStack(k, residual=residual, channels=images.shape[1]).to(images.device)
-    losses = learn_identity(stack, images, steps=steps, seed=seed)
+    losses = learn_identity(stack, images, steps=steps, lr=lr, seed=seed, max_grad_norm=max_grad_norm)
+    if not all(math.isfinite(loss) for loss in losses):
+        return math.inf
     return sum(losses[-10:]) / len(losses[-10:])

@@ -8,7 +8,8 @@
     scale_shortcuts  every shortcut times λ (He et al. 2016, Eq. 8), by wrapping it in a ScaledShortcut.
     lesion           one block deleted (Veit et al. 2016): a parameter-free module stands in for it.
     lesion_accuracy  accuracy with one block deleted, block by block.
-    GradientRatioLog a training callback that logs gradient_norms' first/last-quarter ratio.
+    ProbeLog         a training callback that logs a probe every few steps (GradientRatioLog: gradient_norms'
+                     first/last-quarter ratio).
     draw_graph       the autograd graph of a forward pass (torchviz), or a clear message when
                      Graphviz's `dot` program is missing.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -270,25 +272,36 @@ def draw_graph(model: nn.Module, input_size: tuple[int, ...] = (3, 32, 32)):
     return graph
 
 
-class GradientRatioLog:
-    """A `fit` callback: every `every` steps, `gradient_norms(model, ...).quarter_ratio()` on a fixed batch.
+class ProbeLog:
+    """A `fit` callback: `probe()` (a number) before training, after step 1 and every `every` steps.
 
-    `ratios` maps step -> first-quarter / last-quarter weight-gradient norm, from step 0 (measured when
-    the log is made, before training) on, so a notebook can show when a plain net's initial gradient
-    explosion ends (notebook 03).
+    `values` maps step -> value, from step 0 (measured when the log is made, before training) on.
     """
 
-    def __init__(self, model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, every: int):
+    def __init__(self, probe: Callable[[], float], every: int):
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"every={every!r} is not valid: it must be a positive integer (steps)")
-        self.model, self.images, self.labels, self.every = model, images, labels, every
-        self.ratios: dict[int, float] = {0: gradient_norms(model, images, labels).quarter_ratio()}
+        self.probe, self.every = probe, every
+        self.values: dict[int, float] = {0: probe()}
 
     def __call__(self, history) -> None:
         step = history.steps[-1] if history.steps else 0
         if not history.stop_reason and (step == 1 or step % self.every == 0):
-            self.ratios[step] = gradient_norms(self.model, self.images, self.labels).quarter_ratio()
+            self.values[step] = self.probe()
 
     def first_step_below(self, threshold: float, default: int | None = None) -> int | None:
-        """The first logged step whose ratio is under `threshold`, or `default` if none is."""
-        return next((step for step, ratio in self.ratios.items() if ratio < threshold), default)
+        """The first logged step whose value is under `threshold`, or `default` if none is."""
+        return next((step for step, value in self.values.items() if value < threshold), default)
+
+
+class GradientRatioLog(ProbeLog):
+    """A ProbeLog of `gradient_norms(model, images, labels).quarter_ratio()` on a fixed batch: `ratios` maps
+    step -> first-quarter / last-quarter weight-gradient norm, so a notebook can show when a plain net's initial
+    gradient explosion ends (notebook 03)."""
+
+    def __init__(self, model: CifarResNet, images: torch.Tensor, labels: torch.Tensor, every: int):
+        super().__init__(lambda: gradient_norms(model, images, labels).quarter_ratio(), every)
+
+    @property
+    def ratios(self) -> dict[int, float]:
+        return self.values

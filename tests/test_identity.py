@@ -50,3 +50,12 @@ def test_copy_error_is_reproducible_from_its_seed_and_differs_between_seeds():
     assert first == copy_error(2, residual=False, images=images, seed=0, steps=20)
     assert first != copy_error(2, residual=False, images=images, seed=1, steps=20)
     assert 0 < first < 2
+
+
+def test_a_copy_that_diverges_counts_as_infinitely_bad_and_no_clip_means_none():
+    from resnet_lab.identity import copy_error
+
+    torch.manual_seed(0)
+    images = torch.randn(128, 1, 8, 8)
+    assert copy_error(4, residual=True, images=images, steps=20, lr=10.0, max_grad_norm=None) == float("inf")
+    assert copy_error(4, residual=True, images=images, steps=20, lr=10.0, max_grad_norm=1e-3) < float("inf")

@@ -134,6 +134,11 @@ CLAIMS = [
     Claim("02-zero-init-ends-higher", "the net that starts with F = 0 ends the run at a higher training loss (over "
           "three times the other's)", "branch size", "F = 0 at start / default init, final training loss",
           lambda m, p: loss(m, "F = 0 at start") / loss(m, "default init"), "> 3"),
+    Claim("02-default-larger-at-equal-loss", "compared at equal training loss, the default-init net's branches are "
+          "still the larger, by half again or more", "branch size", "default init's mean ratio where its loss first "
+          "came down to the F = 0 net's final loss / F = 0 at start's mean ratio after training",
+          lambda m, p: m["default init"]["mean ratio at the F = 0 net's final loss"]
+          / m["F = 0 at start"]["mean ratio after"], "> 1.5"),
     Claim("02-both-blocks-train", "at this depth and budget both blocks train well (training loss below 0.05)",
           "pre-activation", "the larger final training loss of post-act-{deep} and pre-act-{deep}",
           lambda m, p: max(loss(m, deep("post-act", p)), loss(m, deep("pre-act", p))), "< 0.05"),
@@ -233,6 +238,13 @@ CLAIMS = [
     Claim("06-plain-copies-worse-deeper", "the plain stack copies worse the deeper it is", "learning the identity",
           "smallest growth of the plain stack's copy error from one k to the next", lambda m, p: _smallest_growth(m),
           "> 1"),
+    Claim("06-residual-copies-better-lr-tuned", "with no clipping and each stack at its own best learning rate, the "
+          "residual stack still copies better at every depth", "learning the identity, lr tuned",
+          "smallest plain / residual copy error over k, each at its best lr", lambda m, p: _smallest_gain(m), "> 1",
+          live=False),
+    Claim("06-plain-copies-worse-deeper-lr-tuned", "and the plain stack still copies worse the deeper it is",
+          "learning the identity, lr tuned", "smallest growth of the plain stack's copy error from one k to the next, "
+          "each at its best lr", lambda m, p: _smallest_growth(m), "> 1", live=False),
     Claim("06-plain-56-shattered", "at depth 56 the plain net's gradients are shattered (correlation below 0.1)",
           "shattered gradients", "plain-56: neighbour correlation",
           lambda m, p: m["plain-56"]["neighbour correlation"], "< 0.1"),

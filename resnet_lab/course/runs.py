@@ -25,7 +25,7 @@ from ..data import Dataset, few_labels, load_dataset, make_digit_canvases, selec
 from ..identity import copy_error
 from ..landscape import loss_grid, nonconvex_fraction, random_direction, slice_minima
 from ..models import StreamMLP
-from ..probes import GradientRatioLog, gradient_norms, lesion_accuracy, residual_ratio, similarity_kept
+from ..probes import GradientRatioLog, ProbeLog, gradient_norms, lesion_accuracy, residual_ratio, similarity_kept
 from ..shattered import gradient_correlation
 from ..train import History, evaluate
 from ..transfer import LinearProbe, SegmentationNet, predict_masks, segmentation_scores, with_new_head
@@ -75,6 +75,41 @@ def degradation(
     return _trained(histories, nets)
 
 
+BUDGETS = (1, 10 / 3, 20 / 3)  # `degradation_budget`'s budgets, times the profile's steps: 300, 1000, 2000 on cpu
+BUDGET_LEARNING_RATES = (0.1, 0.01)
+
+
+def budget_steps(profile: Profile) -> list[int]:
+    """The steps of each of `degradation_budget`'s budgets on this profile."""
+    return [round(profile.steps * budget) for budget in BUDGETS]
+
+
+def budget_label(net: str, steps: int, lr: float) -> str:
+    """How `degradation_budget` names a run: "plain-56, 1000 steps, lr 0.1"."""
+    return f"{net}, {steps} steps, lr {lr:g}"
+
+
+def degradation_budget(data: Dataset, profile: Profile, seed: int = 0) -> Result:
+    """The control for `degradation`: plain-shallow, plain-deep and res-deep trained for longer (`budget_steps`, the
+    schedule scaled with them) and at each of BUDGET_LEARNING_RATES. Is the deep plain net's higher loss a matter of
+    too few steps, or of the learning rate? Slow (about 30 minutes a seed on the cpu profile, 2 cores): the
+    notebook shows its records. Its shortest runs at lr 0.1 are `degradation`'s own."""
+    s, d = profile.shallow_depth, profile.deep_depth
+    kinds = ((d, None), (d, "A"), (s, None))
+    runs = [  # the longest first, so that the two lanes finish together
+        (depth, shortcut, steps, lr)
+        for steps in sorted(budget_steps(profile), reverse=True)
+        for depth, shortcut in kinds
+        for lr in BUDGET_LEARNING_RATES
+    ]
+    nets, options = {}, {}
+    for depth, shortcut, steps, lr in runs:
+        label = budget_label(net_label(depth, shortcut), steps, lr)
+        nets[label] = build_net(depth, shortcut, data, profile, seed)
+        options[label] = {"steps": steps, "lr": lr}
+    return _trained(train_side_by_side(nets, data, profile, options=options, seed=seed), nets)
+
+
 def similarity_at_initialisation(data: Dataset, profile: Profile, seed: int = 0) -> Result:
     """How much of 128 inputs' similarity structure survives each block of a fresh plain-56 and res-56 (float64)."""
     images = data.train_images[:128].double()
@@ -91,13 +126,19 @@ def similarity_at_initialisation(data: Dataset, profile: Profile, seed: int = 0)
 
 def branch_size(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Result:
     """||F(x)|| / ||x|| per block of res-20, before and after training, from F = 0 and from the default init;
-    each net's final training loss and errors too (the two do not make the same progress)."""
+    each net's final training loss and errors too. The two do not make the same progress, so the default-init
+    net's mean ratio is also logged during training and read where its training loss first comes down to the
+    F = 0 net's final loss: the two compared at equal training loss."""
     nets = {
         "F = 0 at start": build_net(20, "A", data, profile, seed, zero_init_residual=True),
         "default init": build_net(20, "A", data, profile, seed),
     }
     before = {label: residual_ratio(net, data.test_images).values for label, net in nets.items()}
-    histories = train_side_by_side(nets, data, profile, plot=plot, seed=seed)
+    default = nets["default init"]
+    log = ProbeLog(
+        lambda: statistics.mean(residual_ratio(default, data.test_images).values), max(1, profile.steps // 30)
+    )
+    histories = train_side_by_side(nets, data, profile, plot=plot, callbacks={"default init": [log]}, seed=seed)
     after = {label: residual_ratio(net, data.test_images).values for label, net in nets.items()}
     measures = {
         label: history_measures(histories[label])
@@ -109,8 +150,22 @@ def branch_size(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Re
         }
         for label in nets
     }
-    blocks = residual_ratio(nets["default init"], data.test_images).names
-    return Result(measures, histories, nets, {"before": before, "after": after, "blocks": blocks})
+    step = _first_logged_step_at_loss(histories["default init"], log, histories["F = 0 at start"].final_loss())
+    measures["default init"] |= {
+        "mean ratio at the F = 0 net's final loss": log.values[step],
+        "step of that loss": step,
+    }
+    blocks = residual_ratio(default, data.test_images).names
+    return Result(measures, histories, nets, {"before": before, "after": after, "blocks": blocks, "log": log})
+
+
+def _first_logged_step_at_loss(history: History, log: ProbeLog, loss: float) -> int:
+    """The first step of `log` at which the run's training loss (the mean of its last 10 mini-batches, as
+    `final_loss`) is at or below `loss`; the last logged step if it never gets there."""
+    for step in log.values:
+        if step and statistics.mean(history.loss[max(0, step - 10) : step]) <= loss:
+            return step
+    return max(log.values)
 
 
 def pre_activation(data: Dataset, profile: Profile, seed: int = 0, plot=None) -> Result:
@@ -304,6 +359,26 @@ def learning_the_identity(data: Dataset, profile: Profile, seed: int = 0, ks=(2,
     return Result(measures)
 
 
+def learning_the_identity_tuned(
+    data: Dataset, profile: Profile, seed: int = 0, ks=(2, 4, 8, 16), learning_rates=(0.003, 0.01, 0.03, 0.1)
+) -> Result:
+    """The control for `learning_the_identity`: no gradient clipping, and each stack at each k trained at every
+    learning rate of a small grid, keeping its best copy error (a run that diverges counts as infinitely bad) and
+    the learning rate that gave it ("plain stack, best lr")."""
+    images = data.train_images[:1000]
+    measures = {}
+    for kind in ("plain", "residual"):
+        best, chosen = {}, {}
+        for k in ks:
+            errors = {
+                lr: copy_error(k, kind == "residual", images, seed, lr=lr, max_grad_norm=None) for lr in learning_rates
+            }
+            chosen[f"k={k}"] = min(errors, key=errors.get)
+            best[f"k={k}"] = errors[chosen[f"k={k}"]]
+        measures[f"{kind} stack"], measures[f"{kind} stack, best lr"] = best, chosen
+    return Result(measures)
+
+
 def shattered_gradients(data: Dataset, profile: Profile, seed: int = 0, depths=(8, 20, 56, 110)) -> Result:
     """Correlation of neighbouring inputs' gradients on the line between two test images, fresh nets."""
     a, b = data.test_images[0], data.test_images[1]
@@ -463,6 +538,7 @@ def _input_dependence(net: StreamMLP, images: torch.Tensor) -> float:
 # training", "construction restarts" the shallow nets of "construction", "loss landscape" its plain-shallow net.
 EXPERIMENTS = {
     "degradation": degradation,
+    "degradation budget": degradation_budget,
     "similarity at initialisation": similarity_at_initialisation,
     "branch size": branch_size,
     "pre-activation": pre_activation,
@@ -475,6 +551,7 @@ EXPERIMENTS = {
     "construction": construction,
     "construction restarts": construction_restarts,
     "learning the identity": learning_the_identity,
+    "learning the identity, lr tuned": learning_the_identity_tuned,
     "shattered gradients": shattered_gradients,
     "loss landscape": loss_landscape,
     "transfer": transfer,
