@@ -129,3 +129,25 @@ def test_a_save_that_fails_midway_leaves_the_old_records_whole(tmp_path, monkeyp
         save("cpu", 1, "degradation", Result({"plain-56": {"final training loss": 2.0}}), path)
     monkeypatch.undo()
     assert path.read_text() == before
+
+
+def test_the_budget_figure_draws_a_line_per_seed_net_and_rate_and_a_star_per_own_run():
+    from resnet_lab.course import runs
+    from resnet_lab.course.figures import budget_figure
+
+    profile, nets = PROFILES["cpu"], ("plain-20", "plain-56", "res-56")
+    steps = runs.budget_steps(profile)
+    measures = {
+        runs.budget_label(net, n, lr): {"final training loss": 0.5}
+        for net in nets
+        for n in steps
+        for lr in runs.BUDGET_LEARNING_RATES
+    }
+    yours = {net: {"final training loss": 0.1} for net in nets}
+    figure = budget_figure({0: measures, 1: measures}, profile, yours)
+    lines = [trace for trace in figure.data if trace.mode != "markers"]
+    assert len(lines) == 2 * 3 * 2 and all(list(trace.x) == steps == [300, 1000, 2000] for trace in lines)
+    stars = [trace for trace in figure.data if trace.mode == "markers"]
+    assert [trace.name for trace in stars] == [f"{net}, your run" for net in nets]
+    assert all(list(trace.x) == [300] and list(trace.y) == [0.1] for trace in stars)
+    assert len(budget_figure({0: measures}, profile).data) == 3 * 2  # no runs of yours: no stars

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .profiles import PROFILES, Profile
 from .records import HELD_OUT_SEEDS, RECORDED, RECORDED_SEEDS, load
-from .runs import Measures
+from .runs import BUDGET_LEARNING_RATES, Measures, budget_label, budget_steps
 
 TESTS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
 LEDGER = Path(__file__).parents[2] / "docs" / "claims.md"
@@ -88,6 +88,33 @@ def _smallest_growth(m: Measures) -> float:
     return min(b / a for a, b in zip(errors, errors[1:]))
 
 
+def budget_run(m: Measures, kind: str, p: Profile, budget: int, lr: float) -> dict[str, float]:
+    """`degradation_budget`'s run of the profile's deep (kind "plain" or "res") or shallow ("plain-shallow") net:
+    budget 0 is the shortest, -1 the longest."""
+    net = shallow("plain", p) if kind == "plain-shallow" else deep(kind, p)
+    return m[budget_label(net, budget_steps(p)[budget], lr)]
+
+
+def _plain_gap(m: Measures, p: Profile, budget: int, lr: float, metric: str = "final training loss") -> float:
+    return budget_run(m, "plain", p, budget, lr)[metric] - budget_run(m, "plain-shallow", p, budget, lr)[metric]
+
+
+def _largest_gap_ratio(m: Measures, p: Profile) -> float:
+    """The largest factor by which the plain pair's gap in final training loss changes from one budget to the next
+    longer one, at lr 0.1 (below 1: it shrinks with every longer budget)."""
+    gaps = [_plain_gap(m, p, b, 0.1) for b in range(len(budget_steps(p)))]
+    return max(b / a for a, b in zip(gaps, gaps[1:]))
+
+
+def _smallest_plain_over_res(m: Measures, p: Profile) -> float:
+    """The smallest plain-deep / res-deep final training loss over every budget and learning rate."""
+    return min(
+        budget_run(m, "plain", p, b, lr)["final training loss"] / budget_run(m, "res", p, b, lr)["final training loss"]
+        for b in range(len(budget_steps(p)))
+        for lr in BUDGET_LEARNING_RATES
+    )
+
+
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
 
 # fmt: off
@@ -114,6 +141,25 @@ CLAIMS = [
     Claim("01-res-deep-higher-test-error", "the deep residual net's test error is higher than res-{shallow}'s (by more "
           "than a point)", "degradation", "res-{deep} minus res-{shallow}, test error (points)",
           lambda m, p: test_err(m, deep("res", p)) - test_err(m, shallow("res", p)), "> 1"),
+    Claim("01-plain-gap-shrinks-with-budget", "at lr 0.1 the plain pair's gap in training loss shrinks with every "
+          "longer budget (to a fifth or less)", "degradation budget", "largest ratio of the plain-{deep} minus "
+          "plain-{shallow} final training loss from one budget to the next longer one, lr 0.1",
+          _largest_gap_ratio, "< 0.2", live=False),
+    Claim("01-plain-deep-fits-given-longer", "given the longest budget, plain-{deep} fits its training set as well as "
+          "plain-{shallow} (training error within 0.25 points)", "degradation budget", "plain-{deep} minus "
+          "plain-{shallow}, training error (points), longest budget, lr 0.1",
+          lambda m, p: _plain_gap(m, p, -1, 0.1, "training error %"), "< 0.25", live=False),
+    Claim("01-plain-deep-loss-still-higher", "though its training loss stays higher (over five times plain-{shallow}'s)",
+          "degradation budget", "plain-{deep} / plain-{shallow}, final training loss, longest budget, lr 0.1",
+          lambda m, p: budget_run(m, "plain", p, -1, 0.1)["final training loss"]
+          / budget_run(m, "plain-shallow", p, -1, 0.1)["final training loss"], "> 5", live=False),
+    Claim("01-small-lr-keeps-gap", "a ten times smaller learning rate does not remove the gap: at lr 0.01, on the "
+          "notebook's budget, plain-{deep} is still 10 points or more behind in training error", "degradation budget",
+          "plain-{deep} minus plain-{shallow}, training error (points), shortest budget, lr 0.01",
+          lambda m, p: _plain_gap(m, p, 0, 0.01, "training error %"), "> 10", live=False),
+    Claim("01-res-deep-below-plain-every-budget", "res-{deep} ends below plain-{deep} at every budget and both rates (by ten times or more)",
+          "degradation budget", "smallest plain-{deep} / res-{deep} final training loss over the budgets and rates",
+          _smallest_plain_over_res, "> 10", live=False),
     Claim("01-plain-scrambles-similarity", "at initialisation, plain-56 keeps almost none of the inputs' similarity "
           "structure at the top (agreement below 0.1)", "similarity at initialisation",
           "plain-56: similarity kept after the last block",

@@ -23,6 +23,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from plotly.subplots import make_subplots
+
+from .profiles import Profile
+from .runs import BUDGET_LEARNING_RATES, budget_label, budget_steps
 
 STATIC_ENV_VAR = "RESNET_LAB_STATIC_FIGURES"
 TEMPLATE = "plotly_white+resnet_lab"  # plotly's white template with the course's size and number format
@@ -130,3 +134,47 @@ def line_chart_png(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # fast to encode, a little larger
     return buffer.getvalue()
+
+
+def budget_figure(recorded: dict[int, dict], profile: Profile, yours: dict | None = None) -> go.Figure:
+    """Final training loss against the budget, a panel per learning rate, for `runs.degradation_budget`'s nets:
+    each recorded seed ({seed: measures}) a line, and `yours` ({net: measures} of runs at the profile's own budget
+    and lr 0.1, notebook 01's) as stars."""
+    steps = budget_steps(profile)
+    colours = dict(
+        zip(
+            [f"plain-{profile.shallow_depth}", f"plain-{profile.deep_depth}", f"res-{profile.deep_depth}"],
+            ("#1f77b4", "#d62728", "#2ca02c"),
+        )
+    )
+    titles = [f"lr {lr:g}" for lr in BUDGET_LEARNING_RATES]
+    figure = make_subplots(1, len(BUDGET_LEARNING_RATES), shared_yaxes=True, subplot_titles=titles)
+    for column, lr in enumerate(BUDGET_LEARNING_RATES, start=1):
+        for net, colour in colours.items():
+            for seed, measures in recorded.items():
+                losses = [measures[budget_label(net, n, lr)]["final training loss"] for n in steps]
+                legend = column == 1 and seed == min(recorded)
+                figure.add_scatter(
+                    x=steps,
+                    y=losses,
+                    name=net,
+                    legendgroup=net,
+                    showlegend=legend,
+                    line_color=colour,
+                    row=1,
+                    col=column,
+                )
+    for net, colour in colours.items() if yours else ():
+        figure.add_scatter(
+            x=[profile.steps],
+            y=[yours[net]["final training loss"]],
+            name=f"{net}, your run",
+            mode="markers",
+            marker=dict(symbol="star", size=13, color=colour),
+            row=1,
+            col=1,
+        )
+    figure.update_xaxes(type="log", tickvals=steps, title="steps (the schedule scaled)")
+    figure.update_yaxes(type="log", exponentformat="power")
+    title = "final training loss against the budget (recorded seeds: one line each)"
+    return figure.update_layout(title=title, yaxis_title="final training loss")
